@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 xcap developers
+ *
+ * The xcap PMD's own structures. Nothing here knows whether BAR0 belongs to
+ * a PCI card or to the device model: xcap_pci.cpp and xcap_emu.cpp hand a
+ * BAR0 pointer to xcap_dmadev_create() and everything above that is shared.
+ */
+#ifndef XCAP_INTERNAL_H
+#define XCAP_INTERNAL_H
+
+#include <cstdint>
+#include <memory>
+
+#include <rte_common.h>
+#include <rte_dmadev.h>
+#include <rte_dmadev_pmd.h>
+#include <rte_errno.h>
+#include <rte_io.h>
+#include <rte_log.h>
+#include <rte_memzone.h>
+
+#include "xcap_hw_defs.h"
+
+extern int xcap_logtype;
+#define XCAP_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_##level, xcap_logtype, "xcap: %s(): " fmt "\n", __func__, ##__VA_ARGS__)
+
+namespace xcap {
+
+/* An address as the card sees it. Kept apart from pointers so that a VA can
+ * never be written into a descriptor by accident. */
+struct Iova {
+	uint64_t value = 0;
+	constexpr Iova operator+(uint64_t off) const { return Iova{value + off}; }
+};
+
+/* BAR0 register window. Slow path only: the fast path touches nothing but
+ * the doorbell (a write) and host memory. */
+class Bar {
+public:
+	explicit Bar(volatile uint8_t *base = nullptr) : base_(base) {}
+	uint32_t read32(uint32_t off) const { return rte_read32(base_ + off); }
+	void write32(uint32_t off, uint32_t v) const { rte_write32(v, base_ + off); }
+	/* 64-bit counters: one 64-bit read (HW §3 counters). */
+	uint64_t read64(uint32_t off) const { return rte_read64(base_ + off); }
+	volatile uint32_t *reg(uint32_t off) const
+	{
+		return reinterpret_cast<volatile uint32_t *>(base_ + off);
+	}
+	volatile uint8_t *base() const { return base_; }
+
+private:
+	volatile uint8_t *base_;
+};
+
+/* RAII owner of one memzone. */
+class Memzone {
+public:
+	Memzone() = default;
+	~Memzone() { reset(); }
+	Memzone(const Memzone &) = delete;
+	Memzone &operator=(const Memzone &) = delete;
+	void reset(const rte_memzone *mz = nullptr)
+	{
+		if (mz_ != nullptr)
+			rte_memzone_free(mz_);
+		mz_ = mz;
+	}
+	const rte_memzone *get() const { return mz_; }
+	explicit operator bool() const { return mz_ != nullptr; }
+
+private:
+	const rte_memzone *mz_ = nullptr;
+};
+
+/* What a probe front end may attach to a device and get destroyed with it
+ * (the emulated card). Slow path only. */
+class Backend {
+public:
+	virtual ~Backend() = default;
+	virtual void dump(FILE *f) const = 0;
+};
+
+inline constexpr unsigned kMaxChannels = 64;
+
+/* One virtual channel = one hardware channel. Fields the fast path uses come
+ * first, on the first two cache lines. */
+struct alignas(RTE_CACHE_LINE_SIZE) Vchan {
+	/* --- enqueue/submit (HW §5, §7) --- */
+	hw::Descriptor *ring = nullptr;       /* descriptor ring, VA */
+	volatile uint32_t *doorbell = nullptr;
+	hw::Sge *sg = nullptr;                /* per-slot SG lists: 2 * max_sge each */
+	uint64_t sg_iova = 0;
+	uint16_t next = 0;      /* id of the next op to enqueue */
+	uint16_t submitted = 0; /* producer index last written to the doorbell */
+	uint16_t head = 0;      /* id of the next completion to read */
+	uint16_t mask = 0;
+	uint16_t nb_desc = 0;
+	uint8_t log2 = 0;
+	uint8_t max_sge = 0;
+	uint8_t halt_on_error = 0;
+	uint8_t failed = 0;     /* card fault seen: the channel reports nothing more */
+
+	/* --- completion polling (HW §6) --- */
+	alignas(RTE_CACHE_LINE_SIZE) const volatile uint64_t *cpl = nullptr;
+	uint64_t stat_submitted = 0;
+	uint64_t stat_completed = 0;
+	uint64_t stat_errors = 0;
+	uint64_t card_faults = 0; /* completions that broke the contract (HW §7) */
+
+	/* --- slow path --- */
+	Memzone mz;
+	Iova ring_iova, cpl_iova;
+	unsigned hw_chan = 0;
+	hw::ChannelKind kind = hw::ChannelKind::Copy;
+	bool configured = false;
+	char fault[160] = "";
+};
+
+struct Dev {
+	Vchan vchan[kMaxChannels];
+	Bar bar;
+	rte_dma_dev *dmadev = nullptr;
+	std::unique_ptr<Backend> backend;
+	unsigned n_copy = 0, n_capture = 0;
+	unsigned max_ring_log2 = 0, max_sge = 0, addr_width = 0;
+	uint32_t max_xfer = 0;
+	uint32_t version = 0;
+	bool null_engine = false;
+	bool halt_on_error = false;
+	uint16_t nb_vchans = 0;
+};
+
+struct CreateParams {
+	const char *name;
+	rte_device *device;
+	volatile uint8_t *bar0;
+	int numa_node;
+	bool halt_on_error;
+	std::unique_ptr<Backend> backend;
+};
+
+/* xcap_dmadev.cpp: the one core. */
+int dmadev_create(CreateParams &&p);
+int dmadev_destroy(const char *name);
+/* Reads the identity registers and says in words what is wrong, or nullptr. */
+const char *check_identity(const Bar &bar, char *buf, size_t len);
+
+} // namespace xcap
+
+#endif /* XCAP_INTERNAL_H */

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 xcap developers
+ *
+ * PCI front end: an xcap card bound to vfio-pci. The bus maps BAR0 and tells
+ * the device's NUMA node; everything else is the shared core. Nothing here
+ * may assume the card is emulated.
+ */
+#include <cerrno>
+#include <string>
+
+#include <bus_pci_driver.h>
+#include <rte_dev.h>
+#include <rte_devargs.h>
+
+#include "xcap_devargs.h"
+#include "xcap_internal.h"
+
+namespace xcap {
+namespace {
+
+const rte_pci_id pci_ids[] = {
+	{RTE_PCI_DEVICE(hw::kPciVendorId, hw::kPciDeviceId)},
+	{.vendor_id = 0},
+};
+
+int pci_probe(rte_pci_driver *, rte_pci_device *pdev)
+{
+	const char *name = pdev->device.name;
+	const char *args = pdev->device.devargs ? pdev->device.devargs->args : "";
+	Devargs d;
+	std::string err;
+	if (!parse_devargs(args ? args : "", DevargsTarget::Pci, d, err)) {
+		XCAP_LOG(ERR, "%s: %s", name, err.c_str());
+		return -EINVAL;
+	}
+	const rte_mem_resource &bar = pdev->mem_resource[hw::kRegBar];
+	if (bar.addr == nullptr || bar.len < hw::kBar0Size) {
+		XCAP_LOG(ERR, "%s: BAR%u is not mapped (length %" PRIu64 ", need %zu): bind the "
+			 "card to vfio-pci (usertools/xcap-devbind.py -b vfio-pci %s)", name,
+			 hw::kRegBar, bar.len, hw::kBar0Size, name);
+		return -ENODEV;
+	}
+	int numa = pdev->device.numa_node;
+	if (numa < 0)
+		XCAP_LOG(WARNING, "%s: the platform reports no NUMA node for the card; rings "
+			 "go wherever memory is", name);
+	const int id = dmadev_create(CreateParams{name, &pdev->device,
+						  static_cast<volatile uint8_t *>(bar.addr), numa,
+						  d.halt_on_error, nullptr});
+	return id < 0 ? id : 0;
+}
+
+int pci_remove(rte_pci_device *pdev)
+{
+	return dmadev_destroy(pdev->device.name);
+}
+
+rte_pci_driver pci_driver = {
+	.probe = pci_probe,
+	.remove = pci_remove,
+	.id_table = pci_ids,
+	.drv_flags = RTE_PCI_DRV_NEED_MAPPING,
+};
+
+} // namespace
+
+RTE_PMD_REGISTER_PCI(dma_xcap, pci_driver);
+RTE_PMD_REGISTER_PCI_TABLE(dma_xcap, pci_ids);
+RTE_PMD_REGISTER_KMOD_DEP(dma_xcap, "vfio-pci");
+RTE_PMD_REGISTER_PARAM_STRING(dma_xcap, "halt_on_error=<0|1>");
+
+} // namespace xcap
