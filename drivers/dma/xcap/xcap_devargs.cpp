@@ -280,7 +280,7 @@ bool parse_devargs(string_view args, DevargsTarget target, Devargs &out, string 
 		size_t comma = args.find(',');
 		string_view item = args.substr(0, comma);
 		args = comma == string_view::npos ? string_view() : args.substr(comma + 1);
-		if (item.empty()) {
+		if (item.empty() || (comma != string_view::npos && args.empty())) {
 			err = "devargs: empty argument (two commas, or a trailing comma)";
 			return false;
 		}

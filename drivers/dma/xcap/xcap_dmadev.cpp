@@ -18,7 +18,7 @@
 
 #include "xcap_internal.h"
 
-RTE_LOG_REGISTER_DEFAULT(xcap_logtype, INFO);
+RTE_LOG_REGISTER(xcap_logtype, pmd.dma.xcap, INFO);
 
 namespace xcap {
 namespace {
@@ -100,8 +100,12 @@ int xcap_copy_sg(void *priv, uint16_t vchan, const rte_dma_sge *src, const rte_d
 {
 	Vchan &vc = dev_of(priv)->vchan[vchan];
 	/* The SG slot holds max_sge entries per side: never write past it. */
-	if (unlikely(nb_src == 0 || nb_dst == 0 || nb_src > vc.max_sge || nb_dst > vc.max_sge))
+	if (unlikely(nb_src == 0 || nb_dst == 0 || nb_src > vc.max_sge || nb_dst > vc.max_sge ||
+		     vc.sg == nullptr /* capture vchan */))
 		return -EINVAL;
+	/* Full ring: the slot's SG lists still belong to an op in flight. */
+	if (unlikely(uint16_t(vc.next - vc.head) >= vc.nb_desc))
+		return -ENOSPC;
 	const uint16_t slot = vc.next & vc.mask;
 	hw::Sge *s = vc.sg + size_t(slot) * 2 * vc.max_sge;
 	hw::Sge *d = s + vc.max_sge;
@@ -239,8 +243,9 @@ uint16_t xcap_completed_status(void *priv, uint16_t vchan, const uint16_t nb_cpl
 	vc.stat_errors += errors;
 	*last_idx = uint16_t(vc.head - 1);
 	/* HW §3.5: a channel that halts on error waits for the host to have seen
-	 * the failure; now it has. A register write, only on the error path. */
-	if (unlikely(errors != 0 && vc.halt_on_error))
+	 * the failure; now it has. A register write, only on the error path; not
+	 * after rte_dma_stop(), where it would re-enable the stopped channel. */
+	if (unlikely(errors != 0 && vc.halt_on_error && dev->dmadev->data->dev_started))
 		dev->bar.write32(chan_reg(vc.hw_chan, reg::ch::kCtrl),
 				 hw::chctrl::kEnable | hw::chctrl::kHaltOnError | hw::chctrl::kResume);
 	return i;
@@ -255,32 +260,6 @@ uint16_t xcap_burst_capacity(const void *priv, uint16_t vchan)
 /* ------------------------------------------------------------------------
  * Slow path.
  * ---------------------------------------------------------------------- */
-
-const char *status_name(uint32_t st)
-{
-	static const char *const names[] = {
-		"successful", "user abort", "not attempted", "invalid source address",
-		"invalid destination address", "invalid address", "invalid length",
-		"invalid opcode", "bus read error", "bus write error", "bus error",
-		"data poison", "descriptor read error", "device link error", "page fault",
-	};
-	if (st < RTE_DIM(names))
-		return names[st];
-	return st == 0xff ? "unknown error" : "undefined status";
-}
-
-const char *state_name(uint32_t status)
-{
-	if (status == hw::kAllOnes)
-		return "NOT RESPONDING (all-ones)";
-	switch (hw::ChannelState(status & hw::chstatus::kStateMask)) {
-	case hw::ChannelState::Disabled: return "disabled";
-	case hw::ChannelState::Running: return "running";
-	case hw::ChannelState::Halted: return "halted";
-	case hw::ChannelState::Failed: return "failed";
-	}
-	return "undefined";
-}
 
 bool card_gone(const Dev &dev) { return dev.bar.read32(reg::kId) == hw::kAllOnes; }
 
@@ -545,6 +524,7 @@ int xcap_close(rte_dma_dev *dd)
 		for (unsigned v = 0; v < kMaxChannels && v < dev->n_copy + dev->n_capture; v++)
 			dev->bar.write32(chan_reg(v, reg::ch::kCtrl), hw::chctrl::kReset);
 	}
+	registry_remove(dev);
 	/* Destroys the rings and the backend (the emulated card, if any); the
 	 * dmadev library frees the memory itself. */
 	dev->~Dev();
@@ -599,6 +579,11 @@ int xcap_vchan_status(const rte_dma_dev *dd, uint16_t vchan, enum rte_dma_vchan_
 		break;
 	}
 	case hw::ChannelState::Halted:
+		/* A Resume the card has not acted on yet (the bit self-clears when
+		 * it does, HW §3.3) means work is about to continue. */
+		*status = (dev->bar.read32(chan_reg(vchan, reg::ch::kCtrl)) & hw::chctrl::kResume) ?
+			RTE_DMA_VCHAN_ACTIVE : RTE_DMA_VCHAN_HALTED_ERROR;
+		break;
 	case hw::ChannelState::Failed:
 		*status = RTE_DMA_VCHAN_HALTED_ERROR;
 		break;
@@ -681,6 +666,32 @@ const rte_dma_dev_ops xcap_ops = {
 
 } // namespace
 
+const char *status_name(uint32_t st)
+{
+	static const char *const names[] = {
+		"successful", "user abort", "not attempted", "invalid source address",
+		"invalid destination address", "invalid address", "invalid length",
+		"invalid opcode", "bus read error", "bus write error", "bus error",
+		"data poison", "descriptor read error", "device link error", "page fault",
+	};
+	if (st < RTE_DIM(names))
+		return names[st];
+	return st == 0xff ? "unknown error" : "undefined status";
+}
+
+const char *state_name(uint32_t status)
+{
+	if (status == hw::kAllOnes)
+		return "NOT RESPONDING (all-ones)";
+	switch (hw::ChannelState(status & hw::chstatus::kStateMask)) {
+	case hw::ChannelState::Disabled: return "disabled";
+	case hw::ChannelState::Running: return "running";
+	case hw::ChannelState::Halted: return "halted";
+	case hw::ChannelState::Failed: return "failed";
+	}
+	return "undefined";
+}
+
 const char *check_identity(const Bar &bar, char *buf, size_t len)
 {
 	const uint32_t id = bar.read32(reg::kId);
@@ -729,6 +740,8 @@ int dmadev_create(CreateParams &&p)
 	}
 
 	rte_dma_dev *dd = rte_dma_pmd_allocate(p.name, p.numa_node, sizeof(Dev));
+	if (dd == nullptr && p.numa_node != SOCKET_ID_ANY) /* no hugepages on the card's node */
+		dd = rte_dma_pmd_allocate(p.name, SOCKET_ID_ANY, sizeof(Dev));
 	if (dd == nullptr) {
 		XCAP_LOG(ERR, "%s: cannot allocate a dmadev (name taken, or out of memory)", p.name);
 		return -ENOMEM;
@@ -758,6 +771,7 @@ int dmadev_create(CreateParams &&p)
 	dd->fp_obj->completed_status = xcap_completed_status;
 	dd->fp_obj->burst_capacity = xcap_burst_capacity;
 	dd->state = RTE_DMA_DEV_READY;
+	registry_add(dev);
 	XCAP_LOG(INFO, "%s: xcap card v%u.%u, %u copy + %u capture channels, %u-bit DMA, "
 		 "NUMA node %d", p.name, dev->version >> 16, dev->version & 0xffff, n_copy, n_cap,
 		 width, p.numa_node);
@@ -769,8 +783,8 @@ int dmadev_destroy(const char *name)
 	const int id = rte_dma_get_dev_id_by_name(name);
 	if (id < 0)
 		return -ENODEV;
-	rte_dma_info info;
-	if (rte_dma_info_get(int16_t(id), &info) == 0)
+	const auto *dev = static_cast<const Dev *>(rte_dma_fp_objs[id].dev_private);
+	if (dev != nullptr && dev->dmadev->data->dev_started)
 		rte_dma_stop(int16_t(id)); /* close refuses a started device */
 	return rte_dma_pmd_release(name);
 }

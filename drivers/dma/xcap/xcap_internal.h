@@ -143,8 +143,15 @@ struct CreateParams {
 /* xcap_dmadev.cpp: the one core. */
 int dmadev_create(CreateParams &&p);
 int dmadev_destroy(const char *name);
+/* Words for a hw::Status value and a CH_STATUS register value. */
+const char *status_name(uint32_t status);
+const char *state_name(uint32_t ch_status);
 /* Reads the identity registers and says in words what is wrong, or nullptr. */
 const char *check_identity(const Bar &bar, char *buf, size_t len);
+
+/* xcap_telemetry.cpp: the devices /xcap/ telemetry commands can see. */
+void registry_add(Dev *dev);
+void registry_remove(Dev *dev);
 
 } // namespace xcap
 

@@ -18,10 +18,23 @@
 namespace xcap {
 namespace {
 
+/* The xcap card itself, and a QEMU ivshmem-plain device whose shared-memory
+ * BAR carries an xcap register window (docs/hardware.md §1.2: how the HIL
+ * guest gets a card). An ivshmem device without the xcap identity is left
+ * alone for whatever else uses ivshmem. */
+constexpr uint16_t kIvshmemVendor = 0x1af4, kIvshmemDevice = 0x1110;
+constexpr unsigned kIvshmemRegBar = 2;
+
 const rte_pci_id pci_ids[] = {
 	{RTE_PCI_DEVICE(hw::kPciVendorId, hw::kPciDeviceId)},
+	{RTE_PCI_DEVICE(kIvshmemVendor, kIvshmemDevice)},
 	{.vendor_id = 0},
 };
+
+bool is_ivshmem(const rte_pci_device *pdev)
+{
+	return pdev->id.vendor_id == kIvshmemVendor && pdev->id.device_id == kIvshmemDevice;
+}
 
 int pci_probe(rte_pci_driver *, rte_pci_device *pdev)
 {
@@ -33,12 +46,20 @@ int pci_probe(rte_pci_driver *, rte_pci_device *pdev)
 		XCAP_LOG(ERR, "%s: %s", name, err.c_str());
 		return -EINVAL;
 	}
-	const rte_mem_resource &bar = pdev->mem_resource[hw::kRegBar];
+	const unsigned bar_idx = is_ivshmem(pdev) ? kIvshmemRegBar : hw::kRegBar;
+	const rte_mem_resource &bar = pdev->mem_resource[bar_idx];
 	if (bar.addr == nullptr || bar.len < hw::kBar0Size) {
+		if (is_ivshmem(pdev))
+			return 1; /* not an xcap window: not ours */
 		XCAP_LOG(ERR, "%s: BAR%u is not mapped (length %" PRIu64 ", need %zu): bind the "
 			 "card to vfio-pci (usertools/xcap-devbind.py -b vfio-pci %s)", name,
-			 hw::kRegBar, bar.len, hw::kBar0Size, name);
+			 bar_idx, bar.len, hw::kBar0Size, name);
 		return -ENODEV;
+	}
+	if (is_ivshmem(pdev) &&
+	    rte_read32(static_cast<volatile uint8_t *>(bar.addr) + hw::reg::kId) != hw::kMagic) {
+		XCAP_LOG(INFO, "%s: ivshmem device without an xcap register window: skipped", name);
+		return 1;
 	}
 	int numa = pdev->device.numa_node;
 	if (numa < 0)

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 xcap developers
+ *
+ * The xcap card in software: a device model that implements the hardware
+ * contract (drivers/dma/xcap/xcap_hw_defs.h, docs/hardware.md) and nothing
+ * else. It sees exactly what a card sees: its BAR0 register window and host
+ * memory reached through IOVAs, translated by an emulated IOMMU. It knows no
+ * driver structure and has no DPDK dependency, so it is unit-tested without
+ * EAL and reused by every transport (the vdev in drivers/dma/xcap/xcap_emu.cpp,
+ * a host process behind a QEMU ivshmem BAR).
+ */
+#ifndef XCAP_MODEL_H
+#define XCAP_MODEL_H
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "xcap_hw_defs.h"
+
+namespace xcap::model {
+
+/* ---- emulated IOMMU (HW §9) -----------------------------------------------
+ * A table of IOVA ranges the host has mapped for the card. Anything outside
+ * it faults; IOVA 0 is never mappable, so a null address always faults.
+ *
+ * Updates (map/unmap/clear, from any thread, serialised by a mutex) publish a
+ * new immutable table of segments (mappings merged where they are contiguous
+ * in both IOVA and VA) stamped with a process-wide unique generation number;
+ * an update costs O(log mappings + segments), so mapping thousands of pages
+ * one by one stays cheap.
+ * Readers never lock on the fast path: a Reader (one per reading thread; the
+ * card keeps its own) holds a reference to the table it last saw and compares
+ * one atomic generation load per lookup; only when the generation changed
+ * does it take the mutex once to pick up the new table. It also caches the
+ * last segment it hit, so consecutive descriptors in the same buffer cost two
+ * compares. */
+struct IommuRange {
+	uint64_t iova;
+	uint64_t len;
+	uint8_t *va; /* where the transport can reach those bytes */
+};
+
+class Iommu {
+	struct Table;
+
+public:
+	explicit Iommu(unsigned addr_width_bits = 48);
+	~Iommu();
+	Iommu(const Iommu &) = delete;
+	Iommu &operator=(const Iommu &) = delete;
+
+	/* 0, or -EINVAL (len 0, iova 0, va null, wraps, beyond the address
+	 * width), -EEXIST (overlaps an existing mapping). */
+	int map(uint64_t iova, uint64_t len, void *va);
+	/* 0, or -ENOENT when no mapping starts at iova with exactly that length. */
+	int unmap(uint64_t iova, uint64_t len);
+	void clear();
+	unsigned addr_width() const { return addr_width_; }
+	size_t ranges() const;
+	/* Current generation; changes on every successful map/unmap/clear. */
+	uint64_t generation() const { return gen_.load(std::memory_order_acquire); }
+
+	/* Host pointer for [iova, iova+len) if the whole range is mapped (it may
+	 * span adjacent mappings only when they are also contiguous in VA), or
+	 * nullptr. len 0 is treated as 1. Thread-safe; lock-free for readers
+	 * (uses a per-thread Reader). */
+	uint8_t *translate(uint64_t iova, uint64_t len) const;
+
+	/* A single-threaded translation cache over an Iommu. Not thread-safe:
+	 * one per reading thread. */
+	class Reader {
+	public:
+		explicit Reader(const Iommu &iommu);
+		~Reader();
+		Reader(const Reader &) = delete;
+		Reader &operator=(const Reader &) = delete;
+		uint8_t *translate(uint64_t iova, uint64_t len);
+		/* Pick up the current table if it changed; returns its generation. */
+		uint64_t sync();
+
+	private:
+		const Iommu *iommu_;
+		std::shared_ptr<const Table> table_;
+		uint64_t gen_ = 0;
+		size_t last_ = 0; /* index of the last segment hit */
+	};
+
+private:
+	friend class Reader;
+	std::shared_ptr<const Table> snapshot() const;
+	void publish(std::shared_ptr<Table> t); /* update_lock_ held */
+
+	unsigned addr_width_;
+	mutable std::mutex update_lock_;
+	std::map<uint64_t, IommuRange> maps_; /* exact mappings by iova; update_lock_ */
+	std::shared_ptr<const Table> table_;  /* guarded by update_lock_ */
+	std::atomic<uint64_t> gen_{0};
+};
+
+/* ---- capture source (the "wire" in front of a capture channel, HW §8) ---- */
+enum class FrameSizeMode { Fixed, Range, Imix };
+
+struct CaptureProfile {
+	/* Frames per second. With rate_bps also 0 the source is back-pressured:
+	 * it produces a frame whenever the channel has buffer room for it, as
+	 * fast as the engine can write, and never loses one. */
+	double rate_pps = 1e6;
+	double rate_bps = 0;    /* if > 0, overrides rate_pps (wire bits incl. 20 B overhead) */
+	FrameSizeMode size_mode = FrameSizeMode::Fixed;
+	uint32_t frame_min = 64;   /* Fixed uses frame_min */
+	uint32_t frame_max = 1518;
+	uint64_t count = 0;        /* frames to generate, 0 = unlimited */
+	uint32_t fifo_frames = 4096; /* backlog the card holds before counting overruns */
+};
+
+/* Payload written by the generator for the frame with sequence number seq:
+ * bytes [0,8) are seq little-endian, byte i >= 8 is (seq + i) & 0xff. */
+uint8_t payload_byte(uint64_t seq, uint32_t i);
+
+/* ---- fault injection ------------------------------------------------------ */
+struct FaultPlan {
+	/* Fail the descriptor with this 1-based sequence number (counted per
+	 * channel since reset) with fail_status; 0 = off. */
+	uint64_t fail_nth = 0;
+	/* Fail every Nth descriptor; 0 = off. */
+	uint64_t fail_every = 0;
+	hw::Status fail_status = hw::Status::BusError;
+	bool stall = false; /* the channel stops processing until cleared */
+};
+
+struct CardConfig {
+	unsigned copy_channels = 1;
+	unsigned capture_channels = 0;
+	unsigned max_ring_log2 = 12;       /* 4096 entries; 1..15 */
+	uint32_t max_xfer_len = 1u << 24;  /* 16 MiB */
+	unsigned max_sge = 16;             /* 1..1024 */
+	unsigned addr_width = 48;          /* 32..64 */
+	bool null_engine = false;          /* complete descriptors without touching data */
+	int cpu = -1;                      /* pin the card thread; -1 floats */
+	std::vector<CaptureProfile> capture; /* one per capture channel (defaults if short) */
+	std::string name = "xcap-model";
+};
+
+/* The card. Construct it over a BAR0 window of hw::kBar0Size bytes (8-byte
+ * aligned) the transport owns (zeroed memory for the vdev, an ivshmem file
+ * for a guest); the constructor performs a power-on reset of the whole window
+ * and writes the read-only identity registers. An invalid configuration
+ * throws std::invalid_argument. */
+class Card {
+public:
+	Card(const CardConfig &cfg, void *bar0, Iommu &iommu);
+	~Card(); /* stops the thread */
+	Card(const Card &) = delete;
+	Card &operator=(const Card &) = delete;
+
+	/* Start/stop the card's engine thread. start() is idempotent; returns 0
+	 * or a negative errno (thread creation or pinning failed). */
+	int start();
+	void stop();
+	bool running() const;
+
+	/* Run the engine once over every channel on the caller's thread (unit
+	 * tests; only when the thread is not running, else returns 0 and does
+	 * nothing). Returns work done (0 = nothing to do). */
+	size_t poll_once();
+
+	const CardConfig &config() const { return cfg_; }
+	uint8_t *bar0() const { return bar0_; }
+
+	/* Fault injection, callable from any thread. Out-of-range channel
+	 * numbers throw std::out_of_range. */
+	void set_fault(unsigned chan, const FaultPlan &plan);
+	void set_stall(unsigned chan, bool stall);
+	/* Surprise removal: every register reads all-ones from now on and the
+	 * card performs no more DMA once this returns. */
+	void vanish();
+	bool vanished() const;
+
+	/* Generator accounting, per capture channel index (0-based among capture
+	 * channels), since the channel was last enabled or reset: frames
+	 * generated, delivered in completed buffers, lost by cause, and sitting
+	 * in the open (not yet completed) buffer. Always
+	 * generated == delivered + lost_no_buffer + lost_overrun + in_buffer
+	 * (a consistent snapshot, also while the engine thread runs). */
+	struct CaptureCounters {
+		uint64_t generated, delivered, lost_no_buffer, lost_overrun, in_buffer;
+	};
+	CaptureCounters capture_counters(unsigned capture_index) const;
+
+private:
+	struct Impl; /* model internals (xcap_model_impl.h) */
+	CardConfig cfg_;
+	uint8_t *bar0_;
+	std::unique_ptr<Impl> impl_;
+};
+
+} // namespace xcap::model
+
+#endif /* XCAP_MODEL_H */
