@@ -71,12 +71,13 @@ public:
 
 	/* Host pointer for [iova, iova+len) if the whole range is mapped (it may
 	 * span adjacent mappings only when they are also contiguous in VA), or
-	 * nullptr. len 0 is treated as 1. Thread-safe; lock-free for readers
-	 * (uses a per-thread Reader). */
+	 * nullptr. len 0 is treated as 1. Thread-safe; lock-free unless the
+	 * table changed (a small per-thread cache of tables, keyed by
+	 * generation). */
 	uint8_t *translate(uint64_t iova, uint64_t len) const;
 
 	/* A single-threaded translation cache over an Iommu. Not thread-safe:
-	 * one per reading thread. */
+	 * one per reading thread; must not outlive its Iommu. */
 	class Reader {
 	public:
 		explicit Reader(const Iommu &iommu);

@@ -1,0 +1,788 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 xcap developers
+ *
+ * The xcap device model: card construction, the engine thread, global
+ * registers, channel state machine and copy channels. Capture channels are in
+ * capture.cpp, the IOMMU in iommu.cpp. "HW §n" cites docs/hardware.md.
+ */
+#include <algorithm>
+#include <cerrno>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+#include <pthread.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <time.h>
+
+#include "xcap_model_impl.h"
+
+namespace xcap::model {
+
+using hw::ChannelState;
+using hw::Status;
+namespace reg = hw::reg;
+namespace ch = hw::reg::ch;
+
+namespace {
+
+/* Engine batching and idle backoff (not part of the contract). */
+constexpr uint32_t kDescBatch = 256;        /* descriptors per channel per pass */
+constexpr uint64_t kSpinBeforeSleepNs = 30'000;
+constexpr uint64_t kSleepMinNs = 1'000;
+constexpr uint64_t kSleepMaxNs = 200'000;
+
+inline void cpu_relax()
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	asm volatile("yield" ::: "memory");
+#endif
+}
+
+void validate(const CardConfig &cfg, const void *bar0)
+{
+	auto bad = [](const std::string &m) { throw std::invalid_argument("xcap model: " + m); };
+	if (bar0 == nullptr)
+		bad("BAR0 window is null");
+	if (reinterpret_cast<uintptr_t>(bar0) % 8 != 0)
+		bad("BAR0 window must be 8-byte aligned");
+	const unsigned n = cfg.copy_channels + cfg.capture_channels;
+	if (cfg.copy_channels > 64 || cfg.capture_channels > 64 || n < 1 || n > 64)
+		bad("copy_channels + capture_channels must be 1..64 (got " +
+			std::to_string(cfg.copy_channels) + " + " + std::to_string(cfg.capture_channels) + ")");
+	if (cfg.max_ring_log2 < 1 || cfg.max_ring_log2 > 15)
+		bad("max_ring_log2 must be 1..15 (16-bit ring indexes), got " + std::to_string(cfg.max_ring_log2));
+	if (cfg.max_xfer_len < 1)
+		bad("max_xfer_len must be >= 1");
+	if (cfg.capture_channels && cfg.max_xfer_len < hw::kCaptureMinBuffer)
+		bad("max_xfer_len must be >= kCaptureMinBuffer (" + std::to_string(hw::kCaptureMinBuffer) +
+			") with capture channels");
+	if (cfg.max_sge < 1 || cfg.max_sge > 1024)
+		bad("max_sge must be 1..1024, got " + std::to_string(cfg.max_sge));
+	if (cfg.addr_width < 32 || cfg.addr_width > 64)
+		bad("addr_width must be 32..64, got " + std::to_string(cfg.addr_width));
+	if (cfg.cpu < -1 || cfg.cpu >= CPU_SETSIZE)
+		bad("cpu must be -1 or 0.." + std::to_string(CPU_SETSIZE - 1));
+	if (cfg.capture.size() > cfg.capture_channels)
+		bad(std::to_string(cfg.capture.size()) + " capture profiles for " +
+			std::to_string(cfg.capture_channels) + " capture channels");
+	for (size_t i = 0; i < cfg.capture.size(); i++) {
+		const CaptureProfile &p = cfg.capture[i];
+		const std::string w = "capture profile " + std::to_string(i) + ": ";
+		if (!(p.rate_pps >= 0) || !(p.rate_bps >= 0) || p.rate_pps > 1e12 || p.rate_bps > 1e15)
+			bad(w + "rates must be finite and >= 0");
+		if (p.frame_min < 1)
+			bad(w + "frame_min must be >= 1");
+		if (p.size_mode == FrameSizeMode::Range && p.frame_max < p.frame_min)
+			bad(w + "frame_max must be >= frame_min");
+		if (p.fifo_frames < 1)
+			bad(w + "fifo_frames must be >= 1");
+	}
+}
+
+} // namespace
+
+/* ---- construction (HW §2, §3) --------------------------------------------- */
+
+Card::Impl::Impl(Card &card, Iommu &io)
+	: cfg(card.cfg_), bar(card.bar0_), iommu(io), reader(io),
+	  origin(std::chrono::steady_clock::now())
+{
+	addr_limit_last = cfg.addr_width >= 64 ? ~uint64_t(0) : (uint64_t(1) << cfg.addr_width) - 1;
+	sg_src.resize(cfg.max_sge);
+	sg_dst.resize(cfg.max_sge);
+	sg_src_va.resize(cfg.max_sge);
+	sg_dst_va.resize(cfg.max_sge);
+	const unsigned n = cfg.copy_channels + cfg.capture_channels;
+	for (unsigned i = 0; i < n; i++) {
+		auto c = std::make_unique<Chan>();
+		c->index = i;
+		c->rb = hw::chan_reg(i, 0);
+		c->capture = i >= cfg.copy_channels;
+		if (c->capture) {
+			const unsigned k = i - cfg.copy_channels;
+			cap_init(*c, k, k < cfg.capture.size() ? cfg.capture[k] : CaptureProfile{});
+		}
+		chans.push_back(std::move(c));
+	}
+}
+
+void Card::Impl::power_on()
+{
+	std::memset(bar.base(), 0, hw::kBar0Size);
+	bar.st(reg::kId, hw::kMagic);
+	bar.st(reg::kVersion, hw::kVersionMajor << 16 | hw::kVersionMinor);
+	bar.st(reg::kCaps0, cfg.copy_channels << hw::caps0::kCopyChanShift |
+		cfg.capture_channels << hw::caps0::kCaptureChanShift |
+		cfg.addr_width << hw::caps0::kAddrWidthShift |
+		(cfg.null_engine ? hw::caps0::kNullEngine : 0));
+	bar.st(reg::kCaps1, hw::kOpsSupported);
+	bar.st(reg::kMaxRingLog2, cfg.max_ring_log2);
+	bar.st(reg::kMaxXferLen, cfg.max_xfer_len);
+	bar.st(reg::kMaxSge, cfg.max_sge);
+	for (auto &c : chans) {
+		bar.st(c->rb + ch::kKind, uint32_t(c->capture ? hw::ChannelKind::Capture : hw::ChannelKind::Copy));
+		if (c->capture) {
+			bar.st(c->rb + ch::kCapSnapLen, 65535);
+			bar.st(c->rb + ch::kCapFlushUs, 100);
+		}
+	}
+	bar.st(reg::kGlobalStatus, hw::gstatus::kReady);
+}
+
+Card::Card(const CardConfig &cfg, void *bar0, Iommu &iommu)
+	: cfg_(cfg), bar0_(static_cast<uint8_t *>(bar0))
+{
+	validate(cfg_, bar0);
+	impl_ = std::make_unique<Impl>(*this, iommu);
+	impl_->power_on();
+}
+
+Card::~Card()
+{
+	stop();
+}
+
+/* ---- engine thread (HW §3 "the card polls") -------------------------------- */
+
+int Card::start()
+{
+	std::lock_guard<std::mutex> g(impl_->ctl_lock);
+	if (impl_->thread_running.load())
+		return 0;
+	impl_->stop_req.store(false);
+	try {
+		impl_->thread = std::thread([this] { impl_->engine_main(); });
+	} catch (const std::system_error &e) {
+		return -(e.code().value() ? e.code().value() : EAGAIN);
+	}
+	const pthread_t h = impl_->thread.native_handle();
+	std::string name = cfg_.name.empty() ? std::string("xcap-model") : cfg_.name;
+	if (name.size() > 15)
+		name.resize(15);
+	pthread_setname_np(h, name.c_str());
+	if (cfg_.cpu >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(cfg_.cpu, &set);
+		const int rc = pthread_setaffinity_np(h, sizeof set, &set);
+		if (rc != 0) {
+			impl_->stop_req.store(true);
+			impl_->thread.join();
+			return -rc;
+		}
+	}
+	impl_->thread_running.store(true);
+	return 0;
+}
+
+void Card::stop()
+{
+	if (!impl_)
+		return;
+	std::lock_guard<std::mutex> g(impl_->ctl_lock);
+	if (!impl_->thread.joinable())
+		return;
+	impl_->stop_req.store(true);
+	impl_->thread.join();
+	impl_->thread_running.store(false);
+}
+
+bool Card::running() const
+{
+	return impl_->thread_running.load();
+}
+
+size_t Card::poll_once()
+{
+	if (impl_->thread_running.load())
+		return 0;
+	return impl_->pass();
+}
+
+void Card::Impl::engine_main()
+{
+	/* nanosleep must be precise for the short backoff steps */
+	prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+	uint64_t idle_since = 0;
+	uint64_t sleep_ns = 0;
+	while (!stop_req.load(std::memory_order_relaxed)) {
+		if (pass() != 0) {
+			idle_since = 0;
+			sleep_ns = 0;
+			continue;
+		}
+		const uint64_t now = now_ns();
+		if (idle_since == 0)
+			idle_since = now ? now : 1;
+		if (now - idle_since < kSpinBeforeSleepNs) {
+			cpu_relax();
+			continue;
+		}
+		/* idle: give the core back, with growing intervals */
+		sleep_ns = sleep_ns ? std::min(sleep_ns * 2, kSleepMaxNs) : kSleepMinNs;
+		struct timespec ts = {0, long(sleep_ns)};
+		nanosleep(&ts, nullptr);
+	}
+}
+
+/* ---- one pass over the card ------------------------------------------------ */
+
+size_t Card::Impl::pass()
+{
+	/* Dekker handshake with vanish(): either vanish() sees in_pass and waits
+	 * for this pass to end, or this pass sees vanished and does nothing. */
+	in_pass.store(true, std::memory_order_seq_cst);
+	if (vanished.load(std::memory_order_seq_cst)) {
+		in_pass.store(false, std::memory_order_release);
+		/* keep every word all-ones even if the driver writes (HW §7.4) */
+		for (uint32_t off = 0; off < hw::kBar0Size; off += 4)
+			if (bar.ld(off) != hw::kAllOnes)
+				bar.st(off, hw::kAllOnes);
+		return 0;
+	}
+	const uint64_t now = now_ns();
+	bar.st64(reg::kTimeLo, now);
+	size_t work = 0;
+	uint32_t gctrl = bar.ld(reg::kGlobalCtrl);
+	if (gctrl & hw::gctrl::kReset) {
+		global_reset();
+		bar.clear_bits(reg::kGlobalCtrl, hw::gctrl::kReset);
+		work++;
+	}
+	const bool genable = gctrl & hw::gctrl::kEnable;
+	for (auto &c : chans) {
+		if (gone())
+			break;
+		work += service(*c, genable, now);
+	}
+	in_pass.store(false, std::memory_order_release);
+	return work;
+}
+
+void Card::Impl::global_reset()
+{
+	/* HW §2.2: every channel's Ctrl to 0 and the channel reset; clear Fatal. */
+	for (auto &c : chans) {
+		bar.st(c->rb + ch::kCtrl, 0);
+		reset_chan(*c);
+	}
+	bar.st(reg::kFatalCode, 0);
+	bar.st(reg::kGlobalStatus, hw::gstatus::kReady);
+}
+
+size_t Card::Impl::service(Chan &c, bool genable, uint64_t now)
+{
+	const uint32_t ctrl = bar.ld(c.rb + ch::kCtrl);
+	if (ctrl & hw::chctrl::kReset) {
+		reset_chan(c);
+		bar.clear_bits(c.rb + ch::kCtrl, hw::chctrl::kReset);
+		return 1;
+	}
+	if (c.stall.load(std::memory_order_relaxed)) {
+		/* FaultPlan::stall: nothing but RESET is acted on */
+		c.busy = true;
+		publish_status(c);
+		return 0;
+	}
+	c.busy = false;
+	size_t work = 0;
+	if (ctrl & hw::chctrl::kResume) {
+		/* HW §3.5: Halted -> Running; in Running it re-arms the error latch
+		 * and the fence; ignored in Disabled and Failed */
+		if (c.state == ChannelState::Halted || c.state == ChannelState::Running) {
+			clear_latch(c);
+			c.fence = false;
+			c.state = ChannelState::Running;
+		}
+		bar.clear_bits(c.rb + ch::kCtrl, hw::chctrl::kResume);
+		work++;
+	}
+	switch (c.state) {
+	case ChannelState::Disabled:
+		if (ctrl & hw::chctrl::kEnable) {
+			enable_chan(c, now);
+			work++;
+		}
+		break;
+	case ChannelState::Running:
+	case ChannelState::Halted:
+		if (!(ctrl & hw::chctrl::kEnable)) {
+			disable_chan(c);
+			work++;
+			break;
+		}
+		if (c.capture)
+			work += run_capture(c, ctrl, genable, now);
+		else if (c.state == ChannelState::Running && genable)
+			work += run_copy(c, ctrl);
+		break;
+	case ChannelState::Failed:
+		break;
+	}
+	if (!gone()) {
+		publish(c);
+		publish_status(c);
+	}
+	return work;
+}
+
+/* ---- channel state machine (HW §3.5) -------------------------------------- */
+
+void Card::Impl::clear_latch(Chan &c)
+{
+	c.latched = false;
+	bar.st(c.rb + ch::kErrAddrLo, 0);
+	bar.st(c.rb + ch::kErrAddrHi, 0);
+	bar.st(c.rb + ch::kErrIndex, 0);
+	bar.st(c.rb + ch::kErrCode, 0);
+}
+
+void Card::Impl::reset_chan(Chan &c)
+{
+	c.state = ChannelState::Disabled;
+	c.busy = false;
+	c.head = c.fetch = 0;
+	c.fence = false;
+	c.halt_pending = false;
+	c.seq = 0;
+	c.ring = nullptr;
+	c.cpl = nullptr;
+	c.cnt_desc = c.cnt_err = c.cnt_bytes = c.cnt_rec = c.cnt_lost = c.cnt_ovr = 0;
+	c.cnt_dirty = true;
+	c.hwhead_shadow = 0;
+	bar.st(c.rb + ch::kHwHead, 0);
+	bar.st(c.rb + ch::kDoorbell, 0);
+	clear_latch(c);
+	if (c.capture)
+		cap_reset(c);
+	publish(c);
+	publish_status(c);
+}
+
+void Card::Impl::fail_chan(Chan &c, Status code, bool has_addr, uint64_t addr)
+{
+	/* Failed overrides any latched error: it is what the driver must see. */
+	c.state = ChannelState::Failed;
+	c.busy = false;
+	c.latched = true;
+	bar.st(c.rb + ch::kErrAddrLo, has_addr ? uint32_t(addr) : 0);
+	bar.st(c.rb + ch::kErrAddrHi, has_addr ? uint32_t(addr >> 32) : 0);
+	bar.st(c.rb + ch::kErrIndex, c.head);
+	bar.st(c.rb + ch::kErrCode, uint32_t(code));
+}
+
+void Card::Impl::enable_chan(Chan &c, uint64_t now)
+{
+	const uint64_t ring = uint64_t(bar.ld(c.rb + ch::kRingBaseHi)) << 32 | bar.ld(c.rb + ch::kRingBaseLo);
+	const uint64_t cplb = uint64_t(bar.ld(c.rb + ch::kCplBaseHi)) << 32 | bar.ld(c.rb + ch::kCplBaseLo);
+	const uint32_t log2 = bar.ld(c.rb + ch::kRingLog2);
+	c.head = c.fetch = 0;
+	c.fence = false;
+	c.halt_pending = false;
+	clear_latch(c);
+	c.hwhead_shadow = 0;
+	bar.st(c.rb + ch::kHwHead, 0);
+	if (log2 < 1 || log2 > cfg.max_ring_log2 || ring % 64 != 0) {
+		fail_chan(c, Status::DescriptorReadError, true, ring);
+		return;
+	}
+	const uint8_t *rp = dma(ring, uint64_t(sizeof(hw::Descriptor)) << log2);
+	if (!rp) {
+		fail_chan(c, Status::DescriptorReadError, true, ring);
+		return;
+	}
+	uint8_t *cp = cplb % 64 == 0 ? dma(cplb, uint64_t(sizeof(hw::Completion)) << log2) : nullptr;
+	if (!cp) {
+		fail_chan(c, Status::BusWriteError, true, cplb);
+		return;
+	}
+	c.ring_iova = ring;
+	c.cpl_iova = cplb;
+	c.log2 = log2;
+	c.size = 1u << log2;
+	c.mask = c.size - 1;
+	c.ring = rp;
+	c.cpl = reinterpret_cast<uint64_t *>(cp);
+	c.ptr_gen = reader.sync();
+	c.state = ChannelState::Running;
+	if (c.capture)
+		cap_enable(c, now);
+}
+
+/* The IOMMU changed since the ring pointers were taken: take them again; a
+ * ring that is no longer mapped fails the channel (HW §9). */
+bool Card::Impl::check_ptrs(Chan &c)
+{
+	const uint64_t g = reader.sync();
+	if (g == c.ptr_gen)
+		return true;
+	const uint8_t *rp = dma(c.ring_iova, uint64_t(sizeof(hw::Descriptor)) << c.log2);
+	if (!rp) {
+		fail_chan(c, Status::DescriptorReadError, true, c.ring_iova);
+		return false;
+	}
+	uint8_t *cp = dma(c.cpl_iova, uint64_t(sizeof(hw::Completion)) << c.log2);
+	if (!cp) {
+		fail_chan(c, Status::BusWriteError, true, c.cpl_iova);
+		return false;
+	}
+	c.ring = rp;
+	c.cpl = reinterpret_cast<uint64_t *>(cp);
+	if (c.capture && !cap_check_ptrs(c))
+		return false;
+	c.ptr_gen = g;
+	return true;
+}
+
+void Card::Impl::disable_chan(Chan &c)
+{
+	/* HW §3.5: the descriptor in progress is finished (passes are atomic per
+	 * descriptor), the rest up to the doorbell complete UserAbort. */
+	if (!check_ptrs(c))
+		return;
+	if (c.capture) {
+		cap_disable(c);
+		if (c.state == ChannelState::Failed)
+			return;
+	}
+	const uint16_t db = uint16_t(bar.ld(c.rb + ch::kDoorbell));
+	const uint16_t pending = uint16_t(db - c.head);
+	if (pending > c.size) {
+		fail_chan(c, Status::DescriptorReadError, false, 0);
+		return;
+	}
+	for (uint16_t i = 0; i < pending && !gone(); i++) {
+		const uint16_t idx = c.head;
+		const hw::Descriptor d = read_desc(c, idx);
+		Outcome o;
+		o.status = Status::UserAbort;
+		write_cpl(c, idx, d.id, o.status, 0);
+		c.head++;
+		after_cpl(c, idx, o, false);
+	}
+	c.fetch = c.head;
+	if (gone())
+		return;
+	c.state = ChannelState::Disabled;
+	/* the next enable restarts both indexes at 0 */
+	bar.st(c.rb + ch::kDoorbell, 0);
+}
+
+/* ---- completions (HW §6, §7) ---------------------------------------------- */
+
+void Card::Impl::write_cpl(Chan &c, uint16_t idx, uint16_t id, Status st, uint32_t result)
+{
+	hw::Completion e;
+	e.status = uint8_t(st);
+	e.flags = hw::completion_phase(idx, c.log2);
+	e.id = id;
+	e.result = result;
+	uint64_t v;
+	std::memcpy(&v, &e, sizeof v);
+	/* release: the descriptor's data writes are visible before it */
+	std::atomic_ref<uint64_t>(c.cpl[idx & c.mask]).store(v, std::memory_order_release);
+}
+
+/* Account one written completion; returns true if the channel halted. */
+bool Card::Impl::after_cpl(Chan &c, uint16_t idx, const Outcome &o, bool halt)
+{
+	c.cnt_desc++;
+	c.cnt_dirty = true;
+	if (o.status == Status::Successful)
+		return false;
+	c.cnt_err++;
+	c.fence = true;
+	if (!halts_on(o.status))
+		return false;
+	if (!c.latched) {
+		c.latched = true;
+		bar.st(c.rb + ch::kErrAddrLo, o.addr_fault ? uint32_t(o.addr) : 0);
+		bar.st(c.rb + ch::kErrAddrHi, o.addr_fault ? uint32_t(o.addr >> 32) : 0);
+		bar.st(c.rb + ch::kErrIndex, idx);
+		bar.st(c.rb + ch::kErrCode, uint32_t(o.status));
+	}
+	if (halt) {
+		c.state = ChannelState::Halted;
+		return true;
+	}
+	return false;
+}
+
+void Card::Impl::publish(Chan &c)
+{
+	/* HwHead after the completions it covers (all written by now) */
+	if (c.hwhead_shadow != c.head) {
+		c.hwhead_shadow = c.head;
+		bar.st(c.rb + ch::kHwHead, c.head);
+	}
+	if (c.cnt_dirty) {
+		c.cnt_dirty = false;
+		bar.st64(c.rb + ch::kCntDescLo, c.cnt_desc);
+		bar.st64(c.rb + ch::kCntErrLo, c.cnt_err);
+		bar.st64(c.rb + ch::kCntBytesLo, c.cnt_bytes);
+		if (c.capture) {
+			bar.st64(c.rb + ch::kCntRecLo, c.cnt_rec);
+			bar.st64(c.rb + ch::kCntLostLo, c.cnt_lost);
+			bar.st64(c.rb + ch::kCntOvrLo, c.cnt_ovr);
+			c.cap->publish();
+		}
+	}
+}
+
+void Card::Impl::publish_status(Chan &c)
+{
+	const uint32_t st = uint32_t(c.state) | (c.busy ? hw::chstatus::kBusy : 0);
+	if (st != c.status_shadow) {
+		c.status_shadow = st;
+		bar.st(c.rb + ch::kStatus, st);
+	}
+}
+
+/* ---- copy channels (HW §5) -------------------------------------------------- */
+
+size_t Card::Impl::run_copy(Chan &c, uint32_t ctrl)
+{
+	if (!check_ptrs(c))
+		return 1;
+	const uint16_t db = uint16_t(bar.ld(c.rb + ch::kDoorbell));
+	const uint16_t pending = uint16_t(db - c.head);
+	if (pending == 0)
+		return 0;
+	if (pending > c.size) {
+		/* HW §3.4: a producer index more than a ring ahead is a driver bug */
+		fail_chan(c, Status::DescriptorReadError, false, 0);
+		return 1;
+	}
+	c.busy = true;
+	publish_status(c);
+	const bool halt = ctrl & hw::chctrl::kHaltOnError;
+	const uint32_t n = std::min<uint32_t>(pending, kDescBatch);
+	uint32_t done = 0;
+	while (done < n && !gone()) {
+		const uint16_t idx = c.head;
+		const hw::Descriptor d = read_desc(c, idx);
+		const Outcome o = exec(c, d);
+		write_cpl(c, idx, d.id, o.status, o.result);
+		c.head++;
+		c.fetch = c.head;
+		done++;
+		const bool halted = after_cpl(c, idx, o, halt);
+		/* HW §5.3: the fence flag is scoped to a submission batch, which
+		 * ends at a CompletionRequest descriptor: a failure in one batch
+		 * never cancels a fenced descriptor of a later one. */
+		if (d.flags & hw::dflag::kCompletionRequest)
+			c.fence = false;
+		if (halted)
+			break;
+	}
+	c.busy = false;
+	return done;
+}
+
+/* Fence and fault injection, common to every channel kind (HW §5.3). */
+bool Card::Impl::fenced_or_faulted(Chan &c, const hw::Descriptor &d, Outcome &o)
+{
+	c.seq++;
+	if (d.flags & hw::dflag::kFence) {
+		if (c.fence) {
+			o.status = Status::NotAttempted;
+			return true;
+		}
+		c.fence = false;
+	}
+	const uint64_t nth = c.fail_nth.load(std::memory_order_relaxed);
+	const uint64_t every = c.fail_every.load(std::memory_order_relaxed);
+	if ((nth && c.seq == nth) || (every && c.seq % every == 0)) {
+		o.status = Status(c.fail_status.load(std::memory_order_relaxed));
+		return true;
+	}
+	return false;
+}
+
+Outcome Card::Impl::exec(Chan &c, const hw::Descriptor &d)
+{
+	Outcome o;
+	if (fenced_or_faulted(c, d, o))
+		return o;
+	const auto op = hw::Opcode(d.opcode);
+	auto fault = [&o](Status s, uint64_t addr) {
+		o.status = s;
+		o.addr_fault = true;
+		o.addr = addr;
+		return o;
+	};
+	switch (op) {
+	case hw::Opcode::Nop:
+		return o;
+	case hw::Opcode::Copy:
+	case hw::Opcode::Fill: {
+		if (d.length == 0 || d.length > cfg.max_xfer_len) {
+			o.status = Status::InvalidLength;
+			return o;
+		}
+		if (cfg.null_engine) {
+			o.result = d.length;
+			return o;
+		}
+		const uint8_t *src = nullptr;
+		if (op == hw::Opcode::Copy && !(src = dma(d.src, d.length)))
+			return fault(Status::InvalidSrcAddr, d.src);
+		uint8_t *dst = dma(d.dst, d.length);
+		if (!dst)
+			return fault(Status::InvalidDstAddr, d.dst);
+		if (op == hw::Opcode::Copy) {
+			std::memmove(dst, src, d.length);
+		} else {
+			/* byte i = pattern byte (i % 8); 64 B blocks keep the phase */
+			alignas(8) uint8_t block[64];
+			for (unsigned k = 0; k < sizeof block; k += 8)
+				std::memcpy(block + k, &d.src, 8);
+			uint32_t off = 0;
+			for (; d.length - off >= sizeof block; off += sizeof block)
+				std::memcpy(dst + off, block, sizeof block);
+			std::memcpy(dst + off, block, d.length - off);
+		}
+		c.cnt_bytes += d.length;
+		o.result = d.length;
+		return o;
+	}
+	case hw::Opcode::CopySg:
+		return exec_copy_sg(c, d);
+	case hw::Opcode::Capture: /* only on capture channels */
+	default:
+		o.status = Status::InvalidOpcode;
+		return o;
+	}
+}
+
+Outcome Card::Impl::exec_copy_sg(Chan &c, const hw::Descriptor &d)
+{
+	Outcome o;
+	const unsigned ns = d.nb_src, nd = d.nb_dst;
+	if (ns < 1 || ns > cfg.max_sge || nd < 1 || nd > cfg.max_sge) {
+		o.status = Status::InvalidLength;
+		return o;
+	}
+	if (cfg.null_engine) {
+		o.result = d.length;
+		return o;
+	}
+	auto fault = [&o](Status s, uint64_t addr) {
+		o.status = s;
+		o.addr_fault = true;
+		o.addr = addr;
+		return o;
+	};
+	/* the SG lists are part of the descriptor: unreadable = DescriptorReadError */
+	const uint8_t *sl = dma(d.src, uint64_t(ns) * sizeof(hw::Sge));
+	if (!sl)
+		return fault(Status::DescriptorReadError, d.src);
+	const uint8_t *dl = dma(d.dst, uint64_t(nd) * sizeof(hw::Sge));
+	if (!dl)
+		return fault(Status::DescriptorReadError, d.dst);
+	std::memcpy(sg_src.data(), sl, ns * sizeof(hw::Sge));
+	std::memcpy(sg_dst.data(), dl, nd * sizeof(hw::Sge));
+	uint64_t stot = 0, dtot = 0;
+	bool zero = false;
+	for (unsigned i = 0; i < ns; i++) {
+		zero |= sg_src[i].length == 0;
+		stot += sg_src[i].length;
+	}
+	for (unsigned i = 0; i < nd; i++) {
+		zero |= sg_dst[i].length == 0;
+		dtot += sg_dst[i].length;
+	}
+	if (zero || stot != dtot || (d.length != 0 && d.length != stot) || stot > cfg.max_xfer_len) {
+		o.status = Status::InvalidLength;
+		return o;
+	}
+	for (unsigned i = 0; i < ns; i++)
+		if (!(sg_src_va[i] = dma(sg_src[i].addr, sg_src[i].length)))
+			return fault(Status::InvalidSrcAddr, sg_src[i].addr);
+	for (unsigned i = 0; i < nd; i++)
+		if (!(sg_dst_va[i] = dma(sg_dst[i].addr, sg_dst[i].length)))
+			return fault(Status::InvalidDstAddr, sg_dst[i].addr);
+	unsigned i = 0, j = 0;
+	uint32_t oi = 0, oj = 0;
+	while (i < ns && j < nd) {
+		const uint32_t n = std::min(sg_src[i].length - oi, sg_dst[j].length - oj);
+		std::memmove(sg_dst_va[j] + oj, sg_src_va[i] + oi, n);
+		oi += n;
+		oj += n;
+		if (oi == sg_src[i].length) {
+			i++;
+			oi = 0;
+		}
+		if (oj == sg_dst[j].length) {
+			j++;
+			oj = 0;
+		}
+	}
+	c.cnt_bytes += stot;
+	o.result = uint32_t(stot);
+	return o;
+}
+
+/* ---- fault injection and removal ------------------------------------------ */
+
+void Card::set_fault(unsigned chan, const FaultPlan &plan)
+{
+	if (chan >= impl_->chans.size())
+		throw std::out_of_range("xcap model: set_fault: no channel " + std::to_string(chan));
+	Chan &c = *impl_->chans[chan];
+	c.fail_status.store(uint8_t(plan.fail_status), std::memory_order_relaxed);
+	c.fail_nth.store(plan.fail_nth, std::memory_order_relaxed);
+	c.fail_every.store(plan.fail_every, std::memory_order_relaxed);
+	c.stall.store(plan.stall, std::memory_order_release);
+}
+
+void Card::set_stall(unsigned chan, bool stall)
+{
+	if (chan >= impl_->chans.size())
+		throw std::out_of_range("xcap model: set_stall: no channel " + std::to_string(chan));
+	impl_->chans[chan]->stall.store(stall, std::memory_order_release);
+}
+
+void Card::vanish()
+{
+	impl_->vanished.store(true, std::memory_order_seq_cst);
+	/* wait for a pass in flight: no DMA once we return (HW §7.4) */
+	while (impl_->in_pass.load(std::memory_order_seq_cst))
+		std::this_thread::yield();
+	for (uint32_t off = 0; off < hw::kBar0Size; off += 4)
+		impl_->bar.st(off, hw::kAllOnes);
+}
+
+bool Card::vanished() const
+{
+	return impl_->vanished.load(std::memory_order_acquire);
+}
+
+Card::CaptureCounters Card::capture_counters(unsigned capture_index) const
+{
+	if (capture_index >= cfg_.capture_channels)
+		throw std::out_of_range("xcap model: no capture channel " + std::to_string(capture_index));
+	const CaptureChan &k = *impl_->chans[cfg_.copy_channels + capture_index]->cap;
+	CaptureCounters r;
+	for (;;) {
+		const uint64_t s1 = k.pub_seq.load(std::memory_order_acquire);
+		if (s1 & 1) {
+			std::this_thread::yield();
+			continue;
+		}
+		r.generated = k.pub_generated.load(std::memory_order_relaxed);
+		r.delivered = k.pub_delivered.load(std::memory_order_relaxed);
+		r.lost_no_buffer = k.pub_lost_nb.load(std::memory_order_relaxed);
+		r.lost_overrun = k.pub_lost_ovr.load(std::memory_order_relaxed);
+		r.in_buffer = k.pub_in_buffer.load(std::memory_order_relaxed);
+		std::atomic_thread_fence(std::memory_order_acquire);
+		if (k.pub_seq.load(std::memory_order_relaxed) == s1)
+			return r;
+	}
+}
+
+} // namespace xcap::model

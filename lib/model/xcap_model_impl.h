@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 xcap developers
+ *
+ * Internals of the xcap device model, shared by xcap_model.cpp (card, engine,
+ * copy channels) and capture.cpp (capture channels and the frame generator).
+ * Not installed, not for drivers.
+ */
+#ifndef XCAP_MODEL_IMPL_H
+#define XCAP_MODEL_IMPL_H
+
+#include <atomic>
+#include <bit>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "xcap_model.h"
+
+static_assert(std::endian::native == std::endian::little,
+	"the model writes the little-endian wire formats with memcpy");
+
+namespace xcap::model {
+
+/* BAR0 as the card sees it: 32-bit registers, acquire loads of what the
+ * driver writes, release stores of what the card writes. The 64-bit
+ * counters and the clock are single 64-bit stores (HW §2, §3). */
+class Bar {
+public:
+	explicit Bar(uint8_t *base) : b_(base) {}
+	uint32_t ld(uint32_t off) const
+	{
+		return std::atomic_ref<uint32_t>(*word(off)).load(std::memory_order_acquire);
+	}
+	void st(uint32_t off, uint32_t v) const
+	{
+		std::atomic_ref<uint32_t>(*word(off)).store(v, std::memory_order_release);
+	}
+	void st64(uint32_t off, uint64_t v) const
+	{
+		std::atomic_ref<uint64_t>(*reinterpret_cast<uint64_t *>(b_ + off))
+			.store(v, std::memory_order_release);
+	}
+	/* Self-clearing bits: an atomic read-modify-write so that a driver
+	 * write racing with the card's clear is never lost. */
+	void clear_bits(uint32_t off, uint32_t bits) const
+	{
+		std::atomic_ref<uint32_t>(*word(off)).fetch_and(~bits, std::memory_order_acq_rel);
+	}
+	uint8_t *base() const { return b_; }
+
+private:
+	uint32_t *word(uint32_t off) const { return reinterpret_cast<uint32_t *>(b_ + off); }
+	uint8_t *b_;
+};
+
+/* Statuses that are consequences of another event (a disable, an earlier
+ * failure): they never latch ErrCode and never halt (HW §3.5, §5.3). */
+inline bool halts_on(hw::Status s)
+{
+	return s != hw::Status::Successful && s != hw::Status::UserAbort &&
+		s != hw::Status::NotAttempted;
+}
+
+/* What executing (or refusing) one descriptor came to. */
+struct Outcome {
+	hw::Status status = hw::Status::Successful;
+	uint32_t result = 0;
+	bool addr_fault = false;
+	uint64_t addr = 0;
+};
+
+/* The wire in front of a capture channel: frames on a virtual timeline
+ * (HW §8.1). Only frame metadata lives here; payload is derived from seq. */
+struct FrameGen {
+	CaptureProfile prof;
+	uint64_t seed = 0;
+	bool max_rate = false;   /* back-pressured source, no timeline */
+	bool by_bits = false;    /* timeline in wire bits (rate_bps) */
+	double ns_per_unit = 0;  /* per frame or per bit */
+
+	uint64_t seq = 0;        /* next frame's sequence number == frames generated */
+	uint64_t rng = 0;
+	uint64_t t0 = 0;         /* card time of the timeline origin */
+	uint64_t units = 0;      /* frames or bits before the pending frame */
+	bool ready = false;      /* len/ts of the pending frame are valid */
+	uint32_t len = 0;
+	uint64_t ts = 0;
+	uint64_t last_ts = 0;
+	bool paused = true;
+	uint64_t paused_at = 0;
+
+	void configure(const CaptureProfile &p, unsigned capture_index);
+	void start(uint64_t now);
+	void pause(uint64_t now);
+	void resume(uint64_t now);
+	bool exhausted() const { return prof.count != 0 && seq >= prof.count; }
+	void prepare();          /* make the pending frame's len (and ts) valid */
+	void consume();          /* the pending frame is accounted for */
+	uint32_t next_len();
+};
+
+/* One descriptor fetched by a capture channel: a posted buffer
+ * (status Successful) or a descriptor already refused, waiting for its turn
+ * to complete in ring order (HW §8.2). */
+struct CaptureEntry {
+	uint16_t idx = 0;
+	uint16_t id = 0;
+	bool halts = false;      /* refused with HaltOnError set: halt after its completion */
+	Outcome out;             /* for refused descriptors */
+	uint64_t iova = 0;       /* posted buffer */
+	uint32_t len = 0;
+	uint8_t *va = nullptr;
+	bool buffer = false;     /* a posted buffer, else a refused descriptor */
+};
+
+struct CaptureChan {
+	unsigned cap_index = 0;
+	FrameGen gen;
+
+	/* FIFO of fetched, not yet completed descriptors, in ring order. After
+	 * every step its front is a buffer (the open one) or it is empty. */
+	std::vector<CaptureEntry> q;
+	size_t q_head = 0, q_count = 0;
+
+	/* fill state of the open buffer */
+	uint32_t used = sizeof(hw::CaptureBufferHeader);
+	uint32_t records = 0;
+	uint64_t first_ts = 0, last_ts = 0;
+
+	uint64_t bufs_completed = 0;          /* header sequence numbers */
+	uint64_t lost_nb_since = 0, lost_ovr_since = 0;
+
+	/* generator accounting (since enable/reset), engine-private copy ... */
+	uint64_t generated = 0, delivered = 0, lost_nb = 0, lost_ovr = 0;
+	/* ... and its published snapshot (seqlock) */
+	std::atomic<uint64_t> pub_seq{0};
+	std::atomic<uint64_t> pub_generated{0}, pub_delivered{0}, pub_lost_nb{0},
+		pub_lost_ovr{0}, pub_in_buffer{0};
+
+	CaptureEntry *front() { return q_count ? &q[q_head] : nullptr; }
+	void push(const CaptureEntry &e)
+	{
+		q[(q_head + q_count) & (q.size() - 1)] = e;
+		q_count++;
+	}
+	void pop()
+	{
+		q_head = (q_head + 1) & (q.size() - 1);
+		q_count--;
+		used = sizeof(hw::CaptureBufferHeader);
+		records = 0;
+		first_ts = last_ts = 0;
+	}
+	void forget()
+	{
+		q_head = q_count = 0;
+		used = sizeof(hw::CaptureBufferHeader);
+		records = 0;
+		first_ts = last_ts = 0;
+	}
+	void publish();
+};
+
+struct Chan {
+	unsigned index = 0;
+	uint32_t rb = 0; /* BAR offset of the channel's register block */
+	bool capture = false;
+
+	hw::ChannelState state = hw::ChannelState::Disabled;
+	bool busy = false;
+	uint32_t status_shadow = 0;
+
+	/* latched at enable (HW §3.5) */
+	uint64_t ring_iova = 0, cpl_iova = 0;
+	unsigned log2 = 0;
+	uint32_t size = 0, mask = 0;
+	const uint8_t *ring = nullptr;
+	uint64_t *cpl = nullptr;
+	uint64_t ptr_gen = 0; /* IOMMU generation ring/cpl were translated in */
+
+	uint16_t head = 0;  /* descriptors completed (HwHead) */
+	uint16_t fetch = 0; /* next descriptor to read; == head on copy channels */
+	bool fence = false;        /* a descriptor failed since the last fence (HW §5.3) */
+	bool latched = false;      /* ErrCode/ErrIndex/ErrAddr hold an error */
+	bool halt_pending = false; /* capture: a refused descriptor will halt */
+	uint64_t seq = 0;          /* descriptors seen since reset, for FaultPlan */
+
+	uint64_t cnt_desc = 0, cnt_err = 0, cnt_bytes = 0, cnt_rec = 0, cnt_lost = 0, cnt_ovr = 0;
+	bool cnt_dirty = false;
+	uint16_t hwhead_shadow = 0;
+
+	/* fault injection, written by any thread */
+	std::atomic<uint64_t> fail_nth{0}, fail_every{0};
+	std::atomic<uint8_t> fail_status{uint8_t(hw::Status::BusError)};
+	std::atomic<bool> stall{false};
+
+	std::unique_ptr<CaptureChan> cap;
+};
+
+struct Card::Impl {
+	Impl(Card &card, Iommu &iommu);
+
+	const CardConfig &cfg;
+	Bar bar;
+	Iommu &iommu;
+	Iommu::Reader reader; /* engine-only */
+	std::chrono::steady_clock::time_point origin;
+	std::vector<std::unique_ptr<Chan>> chans;
+	uint64_t addr_limit_last; /* highest DMA-reachable address */
+
+	/* CopySg scratch */
+	std::vector<hw::Sge> sg_src, sg_dst;
+	std::vector<uint8_t *> sg_src_va, sg_dst_va;
+
+	/* engine thread */
+	std::mutex ctl_lock;
+	std::thread thread;
+	std::atomic<bool> thread_running{false};
+	std::atomic<bool> stop_req{false};
+	std::atomic<bool> vanished{false};
+	std::atomic<bool> in_pass{false};
+
+	uint64_t now_ns() const
+	{
+		return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+			std::chrono::steady_clock::now() - origin).count());
+	}
+	bool gone() const { return vanished.load(std::memory_order_relaxed); }
+
+	/* host memory reachable by DMA: address-width check then IOMMU */
+	uint8_t *dma(uint64_t iova, uint64_t len)
+	{
+		const uint64_t last = iova + (len ? len - 1 : 0);
+		if (last < iova || last > addr_limit_last)
+			return nullptr;
+		return reader.translate(iova, len);
+	}
+
+	/* xcap_model.cpp */
+	void power_on();
+	size_t pass();
+	void engine_main();
+	void global_reset();
+	size_t service(Chan &c, bool genable, uint64_t now);
+	void reset_chan(Chan &c);
+	void enable_chan(Chan &c, uint64_t now);
+	void disable_chan(Chan &c);
+	void fail_chan(Chan &c, hw::Status code, bool has_addr, uint64_t addr);
+	void clear_latch(Chan &c);
+	bool check_ptrs(Chan &c);
+	size_t run_copy(Chan &c, uint32_t ctrl);
+	bool fenced_or_faulted(Chan &c, const hw::Descriptor &d, Outcome &o);
+	Outcome exec(Chan &c, const hw::Descriptor &d);
+	Outcome exec_copy_sg(Chan &c, const hw::Descriptor &d);
+	void write_cpl(Chan &c, uint16_t idx, uint16_t id, hw::Status st, uint32_t result);
+	bool after_cpl(Chan &c, uint16_t idx, const Outcome &o, bool halt);
+	void publish(Chan &c);
+	void publish_status(Chan &c);
+	hw::Descriptor read_desc(const Chan &c, uint16_t idx) const
+	{
+		hw::Descriptor d;
+		std::memcpy(&d, c.ring + size_t(idx & c.mask) * sizeof(hw::Descriptor), sizeof d);
+		return d;
+	}
+
+	/* capture.cpp */
+	void cap_init(Chan &c, unsigned capture_index, const CaptureProfile &p);
+	void cap_enable(Chan &c, uint64_t now);
+	void cap_reset(Chan &c);
+	void cap_disable(Chan &c);
+	bool cap_check_ptrs(Chan &c);
+	size_t run_capture(Chan &c, uint32_t ctrl, bool genable, uint64_t now);
+	size_t cap_fetch(Chan &c, uint32_t ctrl);
+	void cap_drain(Chan &c);
+	void cap_complete_open(Chan &c, uint32_t bflags);
+	size_t cap_generate(Chan &c, uint64_t now);
+	bool cap_deliver(Chan &c, uint64_t seq, uint64_t ts, uint32_t wire_len, uint32_t snap);
+};
+
+} // namespace xcap::model
+
+#endif /* XCAP_MODEL_IMPL_H */
