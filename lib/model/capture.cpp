@@ -188,7 +188,10 @@ void Card::Impl::cap_disable(Chan &c)
 		k.q[(k.q_head + i) & (k.q.size() - 1)].halts = false;
 	c.halt_pending = false;
 	CaptureEntry *e = k.front();
-	if (e && e->buffer && k.records > 0)
+	/* HW §8.4: the open buffer completes if it holds records, or if frames
+	 * were lost since the last completed buffer, so that the loss reaches the
+	 * host through the buffer headers alone. */
+	if (e && e->buffer && (k.records > 0 || k.lost_nb_since > 0 || k.lost_ovr_since > 0))
 		cap_complete_open(c, hw::bflag::kStopped);
 	while (k.q_count && !gone()) {
 		const CaptureEntry x = *k.front();

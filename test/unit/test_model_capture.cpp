@@ -461,6 +461,32 @@ TEST(ModelCapture, FlushDisabledWaitsForStop)
 	EXPECT_EQ(h.counters().in_buffer, 0u);
 }
 
+TEST(ModelCapture, LossReportedAtStopInAnEmptyBuffer)
+{
+	/* HW §8.3: losses the host has not been told about yet reach it at
+	 * disable through a header with zero records. */
+	CapHarness h(profile(1e6, 64, 1000));
+	Ring r = h.open(kCap, 4);
+	ASSERT_TRUE(h.until([&] { return h.counters().generated == 1000; }));
+	h.post_buffer(r, 4096);
+	h.post_buffer(r, 4096);
+	h.doorbell(r);
+	h.run();
+	EXPECT_FALSE(h.ready(r, 0));
+	h.cwr(kCap, ch::kCtrl, 0);
+	h.run();
+	auto c0 = h.next(r), c1 = h.next(r);
+	EXPECT_EQ(c0.status, S(Status::Successful));
+	EXPECT_EQ(c0.result, 64u);
+	Parsed ps = h.parse_at(0);
+	EXPECT_EQ(ps.hdr.flags, hw::bflag::kStopped);
+	EXPECT_EQ(ps.hdr.record_count, 0u);
+	EXPECT_EQ(ps.hdr.bytes_used, 64u);
+	EXPECT_EQ(ps.hdr.lost_no_buffer + ps.hdr.lost_overrun, 1000u);
+	EXPECT_EQ(c1.status, S(Status::UserAbort));
+	h.check_invariant();
+}
+
 TEST(ModelCapture, RateTimelines)
 {
 	{
