@@ -338,8 +338,32 @@ void Card::Impl::cap_complete_open(Chan &c, uint32_t bflags)
 	h.lost_overrun = k.lost_ovr_since;
 	h.first_ts_ns = k.first_ts;
 	h.last_ts_ns = k.last_ts;
+	uint16_t id = x.id;
+	Status st = Status::Successful;
+	uint32_t result = k.used;
+	if (const FaultPlan::Lie lie = lie_due(c, k.bufs_completed + 1); lie != FaultPlan::Lie::None) {
+		/* HW §7.4: a card that writes wrong control data */
+		lie_cpl(c, lie, x.idx, id, st);
+		if (lie == FaultPlan::Lie::BytesUsedOverrun) {
+			h.bytes_used = x.len + 4096;
+			result = h.bytes_used;
+		} else if (lie == FaultPlan::Lie::RecordOverrun) {
+			if (k.records == 0) {
+				h.record_count = 1;
+			} else {
+				hw::RecordHeader rh;
+				std::memcpy(&rh, x.va + sizeof h, sizeof rh);
+				rh.cap_len = 0xfff0;
+				rh.wire_len = 0xfff0;
+				rh.flags = 0;
+				std::memcpy(x.va + sizeof h, &rh, sizeof rh);
+			}
+		} else if (lie == FaultPlan::Lie::CountMismatch) {
+			h.record_count = k.records ? k.records - 1 : 1;
+		}
+	}
 	std::memcpy(x.va, &h, sizeof h);
-	write_cpl(c, x.idx, x.id, Status::Successful, k.used);
+	write_cpl(c, x.idx, id, st, result);
 	c.head++;
 	k.bufs_completed++;
 	k.lost_nb_since = k.lost_ovr_since = 0;

@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include <pthread.h>
+#include <unistd.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <time.h>
@@ -164,12 +165,21 @@ int Card::start()
 	if (name.size() > 15)
 		name.resize(15);
 	pthread_setname_np(h, name.c_str());
+	/* A thread inherits its creator's affinity, and the creator is usually
+	 * a pinned EAL lcore: a card that floats must be given every CPU back,
+	 * or it would compete with the very lcore that polls it. */
+	cpu_set_t set;
+	CPU_ZERO(&set);
 	if (cfg_.cpu >= 0) {
-		cpu_set_t set;
-		CPU_ZERO(&set);
 		CPU_SET(cfg_.cpu, &set);
+	} else {
+		const long n = sysconf(_SC_NPROCESSORS_ONLN);
+		for (long c = 0; c < n && c < CPU_SETSIZE; c++)
+			CPU_SET(c, &set);
+	}
+	{
 		const int rc = pthread_setaffinity_np(h, sizeof set, &set);
-		if (rc != 0) {
+		if (rc != 0 && cfg_.cpu >= 0) {
 			impl_->stop_req.store(true);
 			impl_->thread.join();
 			return -rc;
@@ -354,6 +364,7 @@ void Card::Impl::reset_chan(Chan &c)
 	c.cnt_desc = c.cnt_err = c.cnt_bytes = c.cnt_rec = c.cnt_lost = c.cnt_ovr = 0;
 	c.cnt_dirty = true;
 	c.hwhead_shadow = 0;
+	c.hwhead_back = 0;
 	bar.st(c.rb + ch::kHwHead, 0);
 	bar.st(c.rb + ch::kDoorbell, 0);
 	clear_latch(c);
@@ -517,7 +528,7 @@ void Card::Impl::publish(Chan &c)
 	/* HwHead after the completions it covers (all written by now) */
 	if (c.hwhead_shadow != c.head) {
 		c.hwhead_shadow = c.head;
-		bar.st(c.rb + ch::kHwHead, c.head);
+		bar.st(c.rb + ch::kHwHead, uint16_t(c.head - c.hwhead_back));
 	}
 	if (c.cnt_dirty) {
 		c.cnt_dirty = false;
@@ -566,7 +577,17 @@ size_t Card::Impl::run_copy(Chan &c, uint32_t ctrl)
 		const uint16_t idx = c.head;
 		const hw::Descriptor d = read_desc(c, idx);
 		const Outcome o = exec(c, d);
-		write_cpl(c, idx, d.id, o.status, o.result);
+		const FaultPlan::Lie lie = lie_due(c, c.seq);
+		if (lie == FaultPlan::Lie::None) [[likely]] {
+			write_cpl(c, idx, d.id, o.status, o.result);
+		} else {
+			uint16_t id = d.id;
+			Status st = o.status;
+			lie_cpl(c, lie, idx, id, st);
+			write_cpl(c, idx, id, st, o.result);
+			if (lie == FaultPlan::Lie::EarlyPhase)
+				write_cpl(c, db, db, Status::Successful, 0);
+		}
 		c.head++;
 		c.fetch = c.head;
 		done++;
@@ -729,6 +750,50 @@ Outcome Card::Impl::exec_copy_sg(Chan &c, const hw::Descriptor &d)
 
 /* ---- fault injection and removal ------------------------------------------ */
 
+const char *lie_name(FaultPlan::Lie l)
+{
+	using L = FaultPlan::Lie;
+	switch (l) {
+	case L::None: return "none";
+	case L::WrongId: return "wrong completion id";
+	case L::BadStatus: return "undefined status code";
+	case L::EarlyPhase: return "completion beyond the doorbell";
+	case L::HwHeadBack: return "HwHead going backwards";
+	case L::BytesUsedOverrun: return "bytes_used beyond the posted buffer";
+	case L::RecordOverrun: return "record overrunning bytes_used";
+	case L::CountMismatch: return "record_count mismatch";
+	}
+	return "unknown";
+}
+
+FaultPlan::Lie Card::Impl::lie_due(Chan &c, uint64_t count)
+{
+	if (!c.lie_armed.load(std::memory_order_relaxed)) [[likely]]
+		return FaultPlan::Lie::None;
+	if (count < c.lie_nth.load(std::memory_order_relaxed))
+		return FaultPlan::Lie::None;
+	c.lie_armed.store(false, std::memory_order_relaxed);
+	return FaultPlan::Lie(c.lie.load(std::memory_order_relaxed));
+}
+
+/* The parts of a lie that change a completion entry. */
+void Card::Impl::lie_cpl(Chan &c, FaultPlan::Lie l, uint16_t, uint16_t &id, Status &st)
+{
+	switch (l) {
+	case FaultPlan::Lie::WrongId:
+		id ^= 0x8000;
+		break;
+	case FaultPlan::Lie::BadStatus:
+		st = Status(c.lie_status.load(std::memory_order_relaxed));
+		break;
+	case FaultPlan::Lie::HwHeadBack:
+		c.hwhead_back = 3;
+		break;
+	default:
+		break;
+	}
+}
+
 void Card::set_fault(unsigned chan, const FaultPlan &plan)
 {
 	if (chan >= impl_->chans.size())
@@ -737,6 +802,10 @@ void Card::set_fault(unsigned chan, const FaultPlan &plan)
 	c.fail_status.store(uint8_t(plan.fail_status), std::memory_order_relaxed);
 	c.fail_nth.store(plan.fail_nth, std::memory_order_relaxed);
 	c.fail_every.store(plan.fail_every, std::memory_order_relaxed);
+	c.lie.store(uint8_t(plan.lie), std::memory_order_relaxed);
+	c.lie_status.store(plan.lie_status, std::memory_order_relaxed);
+	c.lie_nth.store(plan.lie_nth ? plan.lie_nth : 1, std::memory_order_relaxed);
+	c.lie_armed.store(plan.lie != FaultPlan::Lie::None, std::memory_order_relaxed);
 	c.stall.store(plan.stall, std::memory_order_release);
 }
 

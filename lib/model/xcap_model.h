@@ -136,7 +136,29 @@ struct FaultPlan {
 	uint64_t fail_every = 0;
 	hw::Status fail_status = hw::Status::BusError;
 	bool stall = false; /* the channel stops processing until cleared */
+
+	/* A lying card (HW §7.4 "card faults"): once, at the lie_nth-th
+	 * descriptor of a copy channel (1-based, counted like fail_nth) or the
+	 * lie_nth-th completed buffer of a capture channel, the card writes
+	 * wrong control data. One-shot: re-armed only by the next set_fault(). */
+	enum class Lie : uint8_t {
+		None = 0,
+		WrongId,       /* the completion carries id ^ 0x8000 (points outside the window) */
+		BadStatus,     /* the completion carries lie_status (not a defined Status) */
+		EarlyPhase,    /* after the completion, also writes a success entry with
+				* the current phase at the slot of the doorbell: a
+				* completion for a descriptor never submitted */
+		HwHeadBack,    /* from then on HwHead reads 3 lower than the real head
+				* (goes backwards), until the channel is reset */
+		BytesUsedOverrun, /* capture: bytes_used (header and completion) = posted + 4096 */
+		RecordOverrun,    /* capture: the first record's cap_len becomes 0xfff0 */
+		CountMismatch,    /* capture: record_count one lower (one higher if 0) */
+	};
+	Lie lie = Lie::None;
+	uint64_t lie_nth = 1;
+	uint8_t lie_status = 0x42;
 };
+const char *lie_name(FaultPlan::Lie l);
 
 struct CardConfig {
 	unsigned copy_channels = 1;

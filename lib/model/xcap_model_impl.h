@@ -196,6 +196,10 @@ struct Chan {
 	std::atomic<uint64_t> fail_nth{0}, fail_every{0};
 	std::atomic<uint8_t> fail_status{uint8_t(hw::Status::BusError)};
 	std::atomic<bool> stall{false};
+	std::atomic<uint8_t> lie{0}, lie_status{0x42};
+	std::atomic<uint64_t> lie_nth{0};
+	std::atomic<bool> lie_armed{false};
+	uint16_t hwhead_back = 0; /* FaultPlan::Lie::HwHeadBack, engine-private */
 
 	std::unique_ptr<CaptureChan> cap;
 };
@@ -259,6 +263,9 @@ struct Card::Impl {
 	bool after_cpl(Chan &c, uint16_t idx, const Outcome &o, bool halt);
 	void publish(Chan &c);
 	void publish_status(Chan &c);
+	/* The lie armed for this channel if count reached lie_nth (disarms it). */
+	FaultPlan::Lie lie_due(Chan &c, uint64_t count);
+	void lie_cpl(Chan &c, FaultPlan::Lie l, uint16_t idx, uint16_t &id, hw::Status &st);
 	hw::Descriptor read_desc(const Chan &c, uint16_t idx) const
 	{
 		hw::Descriptor d;

@@ -158,8 +158,30 @@ void card_fault(Vchan &vc, uint16_t idx, uint64_t entry)
 	snprintf(vc.fault, sizeof(vc.fault),
 		 "completion at index %u carries id %u (entry 0x%016" PRIx64 "): card fault",
 		 idx, unsigned(uint16_t(entry >> 16)), entry);
-	XCAP_LOG(ERR, "channel %u: %s; channel stopped, restart the device to recover",
+	XCAP_LOG(ERR, "channel %u: %s; channel stopped, rte_dma_stop/start to recover",
 		 vc.hw_chan, vc.fault);
+}
+
+/* HW §6, §7.4: the card writes completions only below the doorbell, so the
+ * entry at the doorbell's slot is always from the previous pass (or zeroed).
+ * One load, only when a call has consumed everything submitted, never per
+ * op: a current-phase entry there is a completion for a descriptor never
+ * submitted (a phase bit written early, a phantom completion). Returns true
+ * if it marked the channel failed. */
+bool completion_beyond_doorbell(Vchan &vc)
+{
+	const uint16_t idx = vc.submitted;
+	const uint64_t e = vc.cpl[idx & vc.mask];
+	if (likely(((uint32_t(e) >> 8) & hw::cflag::kPhase) != hw::completion_phase(idx, vc.log2)))
+		return false;
+	vc.failed = 1;
+	vc.card_faults++;
+	snprintf(vc.fault, sizeof(vc.fault),
+		 "completion at index %u beyond the doorbell (%u submitted, entry 0x%016" PRIx64
+		 "): card fault", idx, unsigned(vc.submitted), e);
+	XCAP_LOG(ERR, "channel %u: %s; channel stopped, rte_dma_stop/start to recover",
+		 vc.hw_chan, vc.fault);
+	return true;
 }
 
 uint16_t xcap_completed(void *priv, uint16_t vchan, const uint16_t nb_cpls, uint16_t *last_idx,
@@ -174,7 +196,26 @@ uint16_t xcap_completed(void *priv, uint16_t vchan, const uint16_t nb_cpls, uint
 		*has_error = true;
 		n = 0;
 	}
+	/* Plain successes first, one compare each, over contiguous runs of the
+	 * ring: the expected word's id advances by one per entry and its phase
+	 * bit flips where the ring wraps (HW §6). */
+	uint32_t expect = success_word(head, vc.log2);
+	uint16_t slot = head & vc.mask;
 	uint16_t i = 0;
+	while (i < n) {
+		const uint16_t run = RTE_MIN(uint16_t(n - i), uint16_t(vc.nb_desc - slot));
+		const volatile uint64_t *p = vc.cpl + slot;
+		uint16_t k = 0;
+		for (; k < run; k++, expect += 1u << 16)
+			if (uint32_t(p[k]) != expect)
+				break;
+		i = uint16_t(i + k);
+		if (k < run)
+			break;
+		slot = 0;
+		expect ^= uint32_t(hw::cflag::kPhase) << 8;
+	}
+	/* Then the first entry that is not a plain success, as before. */
 	for (; i < n; i++) {
 		const uint16_t idx = uint16_t(head + i);
 		const uint64_t e = vc.cpl[idx & vc.mask];
@@ -196,15 +237,26 @@ uint16_t xcap_completed(void *priv, uint16_t vchan, const uint16_t nb_cpls, uint
 	vc.head = uint16_t(head + i);
 	vc.stat_completed += i;
 	*last_idx = uint16_t(vc.head - 1);
+	if (vc.head == vc.submitted && !vc.failed && unlikely(completion_beyond_doorbell(vc)))
+		*has_error = true;
 	return i;
 }
 
-inline rte_dma_status_code to_rte_status(uint8_t st, Vchan &vc)
+inline rte_dma_status_code to_rte_status(uint8_t st, Vchan &vc, uint16_t idx)
 {
 	if (likely(st <= hw::kStatusMaxDefined))
 		return rte_dma_status_code(st); /* HW §4: one to one */
-	if (st != uint8_t(hw::Status::ErrorUnknown))
-		vc.card_faults++; /* a code the contract does not define */
+	if (st != uint8_t(hw::Status::ErrorUnknown)) {
+		/* A code the contract does not define (HW §7.4): the op is
+		 * reported failed (ERROR_UNKNOWN), the channel goes on, the
+		 * fault is counted and kept for dev_dump; logged the first time. */
+		if (vc.card_faults++ == 0 || !vc.fault[0]) {
+			snprintf(vc.fault, sizeof(vc.fault),
+				 "completion at index %u carries status 0x%02x, which the contract "
+				 "does not define: reported as ERROR_UNKNOWN (card fault)", idx, st);
+			XCAP_LOG(ERR, "channel %u: %s", vc.hw_chan, vc.fault);
+		}
+	}
 	return RTE_DMA_STATUS_ERROR_UNKNOWN;
 }
 
@@ -234,7 +286,7 @@ uint16_t xcap_completed_status(void *priv, uint16_t vchan, const uint16_t nb_cpl
 			card_fault(vc, idx, e);
 			break;
 		}
-		status[i] = to_rte_status(uint8_t(e), vc);
+		status[i] = to_rte_status(uint8_t(e), vc, idx);
 		errors++;
 	}
 	rte_io_rmb(); /* HW §7.2, as in xcap_completed() */
@@ -242,6 +294,8 @@ uint16_t xcap_completed_status(void *priv, uint16_t vchan, const uint16_t nb_cpl
 	vc.stat_completed += i;
 	vc.stat_errors += errors;
 	*last_idx = uint16_t(vc.head - 1);
+	if (vc.head == vc.submitted && !vc.failed)
+		completion_beyond_doorbell(vc);
 	/* HW §3.5: a channel that halts on error waits for the host to have seen
 	 * the failure; now it has. A register write, only on the error path; not
 	 * after rte_dma_stop(), where it would re-enable the stopped channel. */
@@ -425,6 +479,8 @@ int start_vchan(Dev &dev, Vchan &vc)
 	vc.next = vc.submitted = vc.head = 0;
 	vc.failed = 0;
 	vc.fault[0] = '\0';
+	vc.last_hw_head = 0;
+	vc.last_hw_head_sub = 0;
 	vc.stat_submitted = vc.stat_completed = vc.stat_errors = 0;
 	std::memset(const_cast<uint64_t *>(vc.cpl), 0, vc.nb_desc * sizeof(hw::Completion));
 	const Bar &bar = dev.bar;
@@ -445,7 +501,7 @@ int start_vchan(Dev &dev, Vchan &vc)
 		const uint32_t code = bar.read32(chan_reg(ch, reg::ch::kErrCode));
 		XCAP_LOG(ERR, "channel %u did not start: state %s, error %u (%s), address 0x%" PRIx64,
 			 ch, state_name(st), code, status_name(code),
-			 bar.read64(chan_reg(ch, reg::ch::kErrAddrLo)));
+			 bar.read64_split(chan_reg(ch, reg::ch::kErrAddrLo)));
 		return st == hw::kAllOnes ? -ENODEV : -EIO;
 	}
 	return 0;
@@ -466,8 +522,11 @@ int xcap_start(rte_dma_dev *dd)
 	 * be reachable with them (HW §9). */
 	if (rte_mem_check_dma_mask(uint8_t(dev->addr_width)) != 0) {
 		XCAP_LOG(ERR, "%s: DPDK memory has IOVAs above the card's %u-bit DMA range; "
-			 "use --iova-mode=va with an IOMMU, or fewer/lower hugepages", name,
-			 dev->addr_width);
+			 "%s", name, dev->addr_width,
+			 rte_eal_iova_mode() == RTE_IOVA_VA ?
+			 "the card cannot reach this process's virtual addresses; use a card "
+			 "(or emulated addr_width=) with more address bits" :
+			 "use --iova-mode=va with an IOMMU, or fewer/lower hugepages");
 		return -EINVAL;
 	}
 	for (unsigned v = 0; v < dev->nb_vchans; v++)
@@ -562,6 +621,34 @@ int xcap_stats_reset(rte_dma_dev *dd, uint16_t vchan)
 	return 0;
 }
 
+/* HW §3.4, §7.4: HwHead counts descriptors consumed: it never goes
+ * backwards and never passes the doorbell. It may lag the completions
+ * already written (the card publishes it after them) by any amount, so the
+ * only sound check is that it lies in [value read last time, doorbell].
+ * Slow path (vchan_status). Skipped when more than half the 16-bit index
+ * space was submitted since the last read (the window would be ambiguous)
+ * or the stats were reset. */
+void check_hw_head(Vchan &vc, uint16_t hw_head)
+{
+	const bool comparable = vc.stat_submitted >= vc.last_hw_head_sub &&
+		vc.stat_submitted - vc.last_hw_head_sub <= 32768;
+	const uint16_t moved = uint16_t(hw_head - vc.last_hw_head);
+	const uint16_t room = uint16_t(vc.submitted - vc.last_hw_head);
+	if (!comparable || moved <= room) {
+		vc.last_hw_head = hw_head;
+		vc.last_hw_head_sub = vc.stat_submitted;
+		return;
+	}
+	vc.failed = 1;
+	vc.card_faults++;
+	snprintf(vc.fault, sizeof(vc.fault),
+		 "HwHead %u is not in [%u (last read), %u (doorbell)]: it went backwards or "
+		 "passed the doorbell: card fault", hw_head, unsigned(vc.last_hw_head),
+		 unsigned(vc.submitted));
+	XCAP_LOG(ERR, "channel %u: %s; channel stopped, rte_dma_stop/start to recover",
+		 vc.hw_chan, vc.fault);
+}
+
 int xcap_vchan_status(const rte_dma_dev *dd, uint16_t vchan, enum rte_dma_vchan_status *status)
 {
 	const Dev *dev = dev_of(dd->data->dev_private);
@@ -575,6 +662,8 @@ int xcap_vchan_status(const rte_dma_dev *dd, uint16_t vchan, enum rte_dma_vchan_
 	switch (hw::ChannelState(st & hw::chstatus::kStateMask)) {
 	case hw::ChannelState::Running: {
 		const uint16_t hw_head = uint16_t(dev->bar.read32(chan_reg(vchan, reg::ch::kHwHead)));
+		if (!vc.failed)
+			check_hw_head(const_cast<Vchan &>(vc), hw_head);
 		*status = hw_head == vc.submitted ? RTE_DMA_VCHAN_IDLE : RTE_DMA_VCHAN_ACTIVE;
 		break;
 	}
@@ -628,13 +717,14 @@ int xcap_dump(const rte_dma_dev *dd, FILE *f)
 			"submitted %" PRIu64 " completed %" PRIu64 " errors %" PRIu64
 			" card faults %" PRIu64 "%s%s\n", vc.next, vc.submitted, vc.head,
 			uint16_t(vc.next - vc.head), vc.stat_submitted, vc.stat_completed,
-			vc.stat_errors, vc.card_faults, vc.failed ? "; FAILED: " : "", vc.fault);
+			vc.stat_errors, vc.card_faults, vc.failed ? "; FAILED: " :
+			vc.fault[0] ? "; last card fault: " : "", vc.fault);
 		fprintf(f, "    card: ctrl 0x%x state %s%s hw head %u; error %u (%s) at index %u "
 			"address 0x%" PRIx64 "\n", bar.read32(chan_reg(v, reg::ch::kCtrl)),
 			state_name(st), (st != hw::kAllOnes && (st & hw::chstatus::kBusy)) ?
 			" busy" : "", bar.read32(chan_reg(v, reg::ch::kHwHead)), code,
 			status_name(code), bar.read32(chan_reg(v, reg::ch::kErrIndex)),
-			bar.read64(chan_reg(v, reg::ch::kErrAddrLo)));
+			bar.read64_split(chan_reg(v, reg::ch::kErrAddrLo)));
 		fprintf(f, "    card counters: descriptors %" PRIu64 " errors %" PRIu64 " bytes %"
 			PRIu64, bar.read64(chan_reg(v, reg::ch::kCntDescLo)),
 			bar.read64(chan_reg(v, reg::ch::kCntErrLo)),

@@ -43,6 +43,12 @@ public:
 	void write32(uint32_t off, uint32_t v) const { rte_write32(v, base_ + off); }
 	/* 64-bit counters: one 64-bit read (HW §3 counters). */
 	uint64_t read64(uint32_t off) const { return rte_read64(base_ + off); }
+	/* A 64-bit value in two registers that are only 4-byte aligned (ErrAddr):
+	 * two 32-bit reads, low word first (HW §3.1). */
+	uint64_t read64_split(uint32_t off) const
+	{
+		return read32(off) | uint64_t(read32(off + 4)) << 32;
+	}
 	volatile uint32_t *reg(uint32_t off) const
 	{
 		return reinterpret_cast<volatile uint32_t *>(base_ + off);
@@ -114,6 +120,8 @@ struct alignas(RTE_CACHE_LINE_SIZE) Vchan {
 	unsigned hw_chan = 0;
 	hw::ChannelKind kind = hw::ChannelKind::Copy;
 	bool configured = false;
+	uint16_t last_hw_head = 0;     /* HwHead as vchan_status last read it (HW §7.4 check) */
+	uint64_t last_hw_head_sub = 0; /* stat_submitted at that read */
 	char fault[160] = "";
 };
 
