@@ -40,13 +40,14 @@ def test_doc_options_exist(tool, module, capsys):
     assert missing == []
 
 
-def test_doc_has_sections_and_telemetry_marker():
+def test_doc_has_sections_and_telemetry_commands():
     with open(DOC) as f:
         text = f.read()
     for needle in ('intel_iommu=on iommu=pt', 'amd_iommu=on', 'VT-d',
                    'No IOMMU group', 'vfio-pci: probe failed',
                    'wrong node', '0xFFFFFFFF', 'DMAR',
                    '--vdev=dma_xcap_emu0,copy_channels=2,capture_channels=1',
-                   '-a 0000:81:00.0', '## Telemetry',
-                   '<!-- telemetry commands: filled in by the PMD owner -->'):
+                   '-a 0000:81:00.0', '## Telemetry', 'dpdk-telemetry.py -f',
+                   '/xcap/cards', '/xcap/info', '/xcap/channel', '/xcap/occupancy',
+                   '/xcap/errors', '/xcap/capture_drops'):
         assert needle in text, needle
