@@ -68,6 +68,16 @@ cp /bin/busybox /newroot/run/xcap-hil/busybox
 HIL_SCRIPT=$(sed -n 's/^HIL_SCRIPT=//p' "$res/hil.env")
 HIL_TIMEOUT=$(sed -n 's/^HIL_TIMEOUT=//p' "$res/hil.env")
 [ -n "$HIL_SCRIPT" ] || die "HIL_SCRIPT is not set in hil.env"
+# A checkout under /tmp or /run (a CI clone, say) is hidden by the guest's own
+# tmpfs there: bind the host's copy of it back (<repo>/test/hil/<script>).
+case "$HIL_SCRIPT" in
+/tmp/*|/run/*)
+    repo=${HIL_SCRIPT%/test/hil/*}
+    mkdir -p "/newroot$repo"
+    mount -o bind "/mnt/lower$repo" "/newroot$repo" ||
+        die "cannot bind the checkout $repo from the host root"
+    ;;
+esac
 [ -f "/newroot$HIL_SCRIPT" ] || die "test script $HIL_SCRIPT is not in the host root"
 say "running $HIL_SCRIPT (guest timeout ${HIL_TIMEOUT:-none} s)"
 
