@@ -1,79 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Copyright(c) 2026 xcap developers
  *
- * main() of xcap-pmd-test: EAL comes up once for the whole suite (a
- * ::testing::Environment) and goes down after the last test. Devices are
- * created by the tests themselves (rte_vdev_init), except dma_xcap_emu0,
- * which EAL probes from --vdev.
- *
- * Extra EAL arguments can be given after "--" on the command line, e.g.
- *   xcap-pmd-test --gtest_filter='Copy*' -- --log-level=pmd.dma.xcap:debug
+ * main() of xcap-pmd-test (test/common/eal_gtest_main.h). Devices are created
+ * by the tests themselves (rte_vdev_init), except dma_xcap_emu0, which EAL
+ * probes from --vdev (test_startup.cpp checks it) and removes at cleanup.
  */
-#include <cstring>
-#include <string>
-#include <vector>
-
-#include <unistd.h>
-
-#include <gtest/gtest.h>
-
-#include <rte_eal.h>
-#include <rte_errno.h>
-
-namespace {
-
-/* Probed by EAL from the command line (test_startup.cpp checks it); removed
- * by rte_eal_cleanup() through the vdev bus. */
-constexpr const char *kStartupVdev =
-	"dma_xcap_emu0,copy_channels=2,capture_channels=0,max_ring=256";
-
-class EalEnvironment : public ::testing::Environment {
-public:
-	explicit EalEnvironment(std::vector<std::string> extra) : extra_(std::move(extra)) {}
-
-	void SetUp() override
-	{
-		args_ = {"xcap-pmd-test", "-l", "0-1", "--in-memory", "--iova-mode=va", "--no-pci",
-			 "--file-prefix", "xcap-pmd-" + std::to_string(getpid()),
-			 "--log-level=pmd.dma.xcap:info", std::string("--vdev=") + kStartupVdev};
-		args_.insert(args_.end(), extra_.begin(), extra_.end());
-		std::vector<char *> argv;
-		for (auto &a : args_)
-			argv.push_back(a.data());
-		argv.push_back(nullptr);
-		const int ret = rte_eal_init(int(argv.size() - 1), argv.data());
-		ASSERT_GE(ret, 0) << "rte_eal_init: " << rte_strerror(rte_errno)
-				  << " (hugepages reserved? grep HugePages_Total /proc/meminfo)";
-		ASSERT_EQ(rte_eal_iova_mode(), RTE_IOVA_VA) << "the suite assumes IOVA == VA";
-		up_ = true;
-	}
-
-	void TearDown() override
-	{
-		if (up_) {
-			EXPECT_EQ(rte_eal_cleanup(), 0);
-		}
-		up_ = false;
-	}
-
-private:
-	std::vector<std::string> extra_, args_;
-	bool up_ = false;
-};
-
-} // namespace
+#include "../common/eal_gtest_main.h"
 
 int main(int argc, char **argv)
 {
-	::testing::InitGoogleTest(&argc, argv);
-	std::vector<std::string> extra;
-	bool after = false;
-	for (int i = 1; i < argc; i++) {
-		if (after)
-			extra.emplace_back(argv[i]);
-		else if (std::strcmp(argv[i], "--") == 0)
-			after = true;
-	}
-	::testing::AddGlobalTestEnvironment(new EalEnvironment(std::move(extra)));
-	return RUN_ALL_TESTS();
+	return xcap::test::eal_gtest_main(argc, argv, "xcap-pmd-test", {
+		"--log-level=pmd.dma.xcap:info",
+		"--vdev=dma_xcap_emu0,copy_channels=2,capture_channels=0,max_ring=256",
+	});
 }
