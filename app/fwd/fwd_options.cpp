@@ -222,6 +222,17 @@ bool parse_options(int argc, char **argv, Options &o, std::string &err)
 					     std::to_string(hi) + "]");
 		return true;
 	};
+	/* val must be word a or word b: out takes the matching value */
+	auto one_of = [&](const char *opt, const std::string &val, const char *a, auto va,
+			  const char *b, decltype(va) vb, auto &out) {
+		if (val == a)
+			out = va;
+		else if (val == b)
+			out = vb;
+		else
+			return bad(opt, val, std::string("expected ") + a + " or " + b);
+		return true;
+	};
 	std::set<int> outputs;
 	optind = 0; /* glibc: 0 also resets getopt's internal state */
 	opterr = 0;
@@ -342,20 +353,12 @@ bool parse_options(int argc, char **argv, Options &o, std::string &err)
 			break;
 		}
 		case kDist:
-			if (val == "rr")
-				o.dist = Dist::RoundRobin;
-			else if (val == "hash")
-				o.dist = Dist::Hash;
-			else
-				return bad(name, val, "expected rr or hash");
+			if (!one_of(name, val, "rr", Dist::RoundRobin, "hash", Dist::Hash, o.dist))
+				return false;
 			break;
 		case kWorkerMode:
-			if (val == "verify")
-				o.check = Check::Verify;
-			else if (val == "count")
-				o.check = Check::Count;
-			else
-				return bad(name, val, "expected verify or count");
+			if (!one_of(name, val, "verify", Check::Verify, "count", Check::Count, o.check))
+				return false;
 			break;
 		case kRingSize:
 			if (!u64_in(name, val, 64, 1u << 24, v) || (v & (v - 1)))
@@ -363,20 +366,12 @@ bool parse_options(int argc, char **argv, Options &o, std::string &err)
 			o.ring_size = uint32_t(v);
 			break;
 		case kWorkerPath:
-			if (val == "records")
-				o.worker_path = WorkerPath::Records;
-			else if (val == "mbufs")
-				o.worker_path = WorkerPath::Mbufs;
-			else
-				return bad(name, val, "expected records or mbufs");
+			if (!one_of(name, val, "records", WorkerPath::Records, "mbufs", WorkerPath::Mbufs, o.worker_path))
+				return false;
 			break;
 		case kRingFull:
-			if (val == "wait")
-				o.ring_wait = true;
-			else if (val == "drop")
-				o.ring_wait = false;
-			else
-				return bad(name, val, "expected wait or drop");
+			if (!one_of(name, val, "wait", true, "drop", false, o.ring_wait))
+				return false;
 			break;
 		case kPort:
 			if (val.empty())
@@ -403,20 +398,12 @@ bool parse_options(int argc, char **argv, Options &o, std::string &err)
 			outputs.insert(kPcapng);
 			break;
 		case kPcapTime:
-			if (val == "card")
-				o.pcap_time = PcapTime::Card;
-			else if (val == "wall")
-				o.pcap_time = PcapTime::Wall;
-			else
-				return bad(name, val, "expected card or wall");
+			if (!one_of(name, val, "card", PcapTime::Card, "wall", PcapTime::Wall, o.pcap_time))
+				return false;
 			break;
 		case kInline:
-			if (val == "verify")
-				o.check = Check::Verify;
-			else if (val == "count")
-				o.check = Check::Count;
-			else
-				return bad(name, val, "expected verify or count");
+			if (!one_of(name, val, "verify", Check::Verify, "count", Check::Count, o.check))
+				return false;
 			o.output = Output::Inline;
 			outputs.insert(kInline);
 			break;
