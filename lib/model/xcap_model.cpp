@@ -308,6 +308,9 @@ size_t Card::Impl::service(Chan &c, bool genable, uint64_t now)
 			c.fence = false;
 			c.state = ChannelState::Running;
 		}
+		/* HW §3.3: Status shows the new state before the bit clears, so a
+		 * driver that sees neither Resume nor Running knows it is halted. */
+		publish_status(c);
 		bar.clear_bits(c.rb + ch::kCtrl, hw::chctrl::kResume);
 		work++;
 	}

@@ -30,7 +30,10 @@ static_assert(RTE_DMA_OP_FLAG_FENCE == hw::dflag::kFence,
 	      "the fence flag passes straight into the descriptor");
 static_assert(sizeof(hw::Completion) == sizeof(uint64_t));
 
-constexpr uint64_t kRegTimeoutUs = 100 * 1000; /* card must answer a control write */
+/* A card must answer a control write (reset, enable, disable) within this.
+ * Silicon takes microseconds; an emulated card on a loaded host may be
+ * descheduled for tens of milliseconds. */
+constexpr uint64_t kRegTimeoutUs = 1000 * 1000;
 
 Dev *dev_of(void *priv) { return static_cast<Dev *>(priv); }
 const Dev *dev_of(const void *priv) { return static_cast<const Dev *>(priv); }
@@ -462,7 +465,7 @@ int reset_channel(Dev &dev, unsigned ch)
 		XCAP_LOG(ERR, "channel %u: %s", ch, v == hw::kAllOnes ?
 			 "card reads all-ones during reset: it is gone (surprise removal, "
 			 "link down, or an IOMMU fault)" :
-			 "card did not finish the channel reset within 100 ms");
+			 "card did not finish the channel reset within 1 s");
 		return v == hw::kAllOnes ? -ENODEV : -ETIMEDOUT;
 	}
 	return 0;
@@ -569,7 +572,7 @@ int xcap_stop(rte_dma_dev *dd)
 			    return hw::ChannelState(s & hw::chstatus::kStateMask) !=
 				   hw::ChannelState::Running;
 		    }, &st))
-			XCAP_LOG(ERR, "%s: channel %u did not stop within 100 ms (state %s); "
+			XCAP_LOG(ERR, "%s: channel %u did not stop within 1 s (state %s); "
 				 "it will be reset at the next start", dd->data->dev_name, v,
 				 state_name(st));
 	}

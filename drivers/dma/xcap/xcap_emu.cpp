@@ -167,12 +167,21 @@ int emu_probe(rte_vdev_device *vdev)
 		XCAP_LOG(WARNING, "%s: numa=%d: EAL knows no memory on node %d; rings will be "
 			 "placed on another node", name, numa, numa);
 	if (d.lcore >= 0) {
-		if (d.lcore >= RTE_MAX_LCORE || rte_lcore_to_cpu_id(d.lcore) < 0) {
-			XCAP_LOG(ERR, "%s: devarg lcore=%d: no such lcore (0..%d with a CPU)", name,
-				 d.lcore, RTE_MAX_LCORE - 1);
+		/* The lcore's CPU set, not its "core id": with --lcores remapping
+		 * (2@1) the two differ. */
+		int cpu = -1;
+		if (d.lcore < RTE_MAX_LCORE) {
+			const rte_cpuset_t set = rte_lcore_cpuset(unsigned(d.lcore));
+			for (int c = 0; c < CPU_SETSIZE && cpu < 0; c++)
+				if (CPU_ISSET(c, &set))
+					cpu = c;
+		}
+		if (cpu < 0) {
+			XCAP_LOG(ERR, "%s: devarg lcore=%d: no such lcore (an EAL lcore 0..%d with "
+				 "a CPU)", name, d.lcore, RTE_MAX_LCORE - 1);
 			return -EINVAL;
 		}
-		d.card.cpu = rte_lcore_to_cpu_id(d.lcore);
+		d.card.cpu = cpu;
 		if (rte_lcore_is_enabled(unsigned(d.lcore)))
 			XCAP_LOG(WARNING, "%s: lcore=%d is also an EAL lcore: the card thread will "
 				 "share CPU %d with it", name, d.lcore, d.card.cpu);
