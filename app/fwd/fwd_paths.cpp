@@ -177,8 +177,8 @@ void run_loop(Ctx &x, Step &&step)
 			break;
 		}
 		if (stopping && !x.draining && x.stream->stopping() &&
-		    rte_rdtsc() - x.stop_tsc > x.tsc_hz / 20) [[unlikely]] {
-			/* 50 ms and a channel still runs out of buffers: the workers
+		    rte_rdtsc() - x.stop_tsc > x.tsc_hz / 5) [[unlikely]] {
+			/* 200 ms and a channel still runs out of buffers: the workers
 			 * cannot keep up with the card. Drop (counted) what they would
 			 * get, so that the buffers come back at once and the card can
 			 * report its loss before it stops. */

@@ -113,11 +113,9 @@ Totals compute_totals(Ctx &x)
 	t.balanced = t.generated_known && t.generated == t.accounted;
 	const uint64_t end = x.stop_tsc ? x.stop_tsc : rte_rdtsc();
 	t.seconds = double(end - x.start_tsc) / double(x.tsc_hz);
-	uint64_t total = 0, sum = 0;
-	for (unsigned i = 0; i <= Ctx::kCppBuckets; i++) {
+	uint64_t total = 0;
+	for (unsigned i = 0; i <= Ctx::kCppBuckets; i++)
 		total += x.cpp_hist[i];
-		sum += x.cpp_hist[i] * i;
-	}
 	if (total) {
 		uint64_t acc = 0;
 		for (unsigned i = 0; i <= Ctx::kCppBuckets; i++) {
@@ -130,7 +128,6 @@ Totals compute_totals(Ctx &x)
 	}
 	const uint64_t pk = x.fwd_packets.get();
 	t.cpp_mean = pk ? double(x.fwd_busy_cycles.get()) / double(pk) : 0;
-	(void)sum;
 
 	const bool checks = (x.opt.output == Output::Workers || x.opt.output == Output::Inline);
 	if (checks && x.opt.check == Check::Verify) {
@@ -298,6 +295,7 @@ bool write_json(Ctx &x, const Totals &t, std::string &err)
 		t.seconds > 0 ? double(c.bytes) * 8 / t.seconds / 1e9 : 0.0);
 	fprintf(f, "  \"fwd_cycles_per_packet\": %.0f,\n  \"fwd_cycles_per_packet_mean\": %.3f,\n"
 		"  \"fwd_packets\": %" PRIu64 ",\n", t.cpp_median, t.cpp_mean, pk);
+	fprintf(f, "  \"fwd_wait_cycles\": %" PRIu64 ",\n", x.fwd_wait_cycles.get());
 	fprintf(f, "  \"tsc_hz\": %" PRIu64 ",\n", x.tsc_hz);
 	if (x.opt.output == Output::Port)
 		fprintf(f, "  \"tx\": {\"port\": \"%s\", \"sent\": %" PRIu64 ", \"looped\": %" PRIu64

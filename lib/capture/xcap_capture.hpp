@@ -141,7 +141,9 @@ public:
 	/* Stop now (manage_device: after each channel that went without a
 	 * posted buffer completed one more, so that its header reports the
 	 * frames lost meanwhile; at most 500 ms). Completed buffers stay
-	 * readable. */
+	 * readable. It cannot bring back buffers waiting for the consumer: a
+	 * consumer that may be behind should use request_stop() and go on
+	 * consuming until drained(). */
 	int stop();
 	/* The same without blocking: the stream stops itself in a later
 	 * poll()/read()/rx_burst()/next_buffer(), while the consumer goes on

@@ -29,7 +29,8 @@ TEST_F(Accounting, SlowConsumerMakesTheCardDropAndTheStreamRecovers)
 	auto cfg = config(dev, {0});
 	cfg.nb_buffers = 160;
 	cfg.posted_per_vchan = 128;
-	cfg.buffer_size = 16 * 1024; /* ~200 records each: 128 posted = ~0.25 s of traffic */
+	cfg.buffer_size = 16 * 1024; /* up to ~200 records each (the card's 100 us flush
+				      * timeout completes them with ~10 at this rate) */
 	cfg.nb_mbufs = 65536;
 	auto s = make_stream(cfg);
 	ASSERT_TRUE(s);
@@ -62,6 +63,7 @@ TEST_F(Accounting, SlowConsumerMakesTheCardDropAndTheStreamRecovers)
 	/* fast: free at once; after a settling moment the card loses no more
 	 * frames for want of a buffer */
 	capture::Counters settled{};
+	uint64_t generated_at_settle = 0;
 	const auto settle = std::chrono::steady_clock::now() + 100ms;
 	bool settled_taken = false;
 	ASSERT_TRUE(wait_for([&] {
@@ -69,13 +71,13 @@ TEST_F(Accounting, SlowConsumerMakesTheCardDropAndTheStreamRecovers)
 			take(n, false);
 		if (!settled_taken && std::chrono::steady_clock::now() > settle) {
 			settled = s->counters();
+			generated_at_settle = card_counters(dev).generated;
 			settled_taken = true;
 		}
+		/* all generated, nothing in a buffer or waiting for us (frames
+		 * lost at the very end are reported by the stop) */
 		const auto k = card_counters(dev);
-		const capture::Counters c = s->counters();
-		return k.generated == kFrames && k.in_buffer == 0 && c.completed_now == 0 &&
-		       c.records + c.dropped[XCAP_CAPTURE_DROP_NO_BUFFER] +
-				       c.dropped[XCAP_CAPTURE_DROP_OVERRUN] == kFrames;
+		return k.generated == kFrames && k.in_buffer == 0 && s->counters().completed_now == 0;
 	}));
 	ASSERT_TRUE(settled_taken);
 	ASSERT_EQ(s->stop(), 0);
@@ -97,14 +99,16 @@ TEST_F(Accounting, SlowConsumerMakesTheCardDropAndTheStreamRecovers)
 		<< "the slow consumer made the card drop";
 	/* recovered: (next to) no frame lost for want of a buffer once the
 	 * consumer caught up. Not exactly none: this runs on shared CPUs, and a
-	 * consumer descheduled for the ~0.25 s the posted buffers hold would
-	 * make the card drop again, correctly. */
+	 * consumer descheduled for longer than the posted buffers last (~13 ms
+	 * here: 128 buffers the flush timeout completes every 100 us) makes the
+	 * card drop again, correctly. */
 	const uint64_t late_loss = c.dropped[XCAP_CAPTURE_DROP_NO_BUFFER] -
 				   settled.dropped[XCAP_CAPTURE_DROP_NO_BUFFER];
 	EXPECT_LE(late_loss * 100, c.delivered - settled.delivered)
 		<< "lost " << late_loss << " frames after recovering";
 	RecordProperty("lost_after_recovery", std::to_string(late_loss));
-	EXPECT_GT(c.delivered - settled.delivered, 50000u) << "and delivering again";
+	EXPECT_GT(c.delivered - settled.delivered, (kFrames - generated_at_settle) / 2)
+		<< "and delivering again";
 	/* per record: nothing lost that was not counted, no duplicates, order */
 	EXPECT_EQ(chk.order_errors, 0u);
 	EXPECT_EQ(chk.payload_errors, 0u);
