@@ -264,6 +264,8 @@ struct Stream::Impl {
 	uint16_t read(Record *out, uint16_t n);
 	uint16_t rx_burst(rte_mbuf **pkts, uint16_t n);
 	uint16_t read_refs(RecordRef *out, uint16_t n);
+	Buffer *handout_buffer();
+	void handed_out(Buffer *b, uint32_t k);
 	bool drained() const;
 	void gauges();
 	void add_undelivered(uint16_t chan, uint64_t n)
@@ -848,23 +850,49 @@ uint16_t Stream::Impl::read(Record *out, uint16_t n)
 	}
 }
 
+/* The buffer whose records are being handed out one reference each (mbufs
+ * or RecordRefs), taking the next completed one when needed. */
+Buffer *Stream::Impl::handout_buffer()
+{
+	if (mb_cur == nullptr) {
+		if ((mb_cur = take()) == nullptr)
+			return nullptr;
+		/* the owner's reference, dropped when every record is out */
+		rte_mbuf_ext_refcnt_set(&mb_cur->shinfo, 1);
+	}
+	return mb_cur;
+}
+
+/* k more references to b are out; once its last record is, drop the owner's
+ * reference: the buffer is freed now or by the last reference's release. */
+void Stream::Impl::handed_out(Buffer *b, uint32_t k)
+{
+	if (k != 0)
+		rte_mbuf_ext_refcnt_update(&b->shinfo, int16_t(k));
+	if (!b->parser.done())
+		return;
+	mb_cur = nullptr;
+	if (rte_mbuf_ext_refcnt_update(&b->shinfo, -1) == 0)
+		to_free(b);
+	else
+		b->state = BufState::Held;
+}
+
 uint16_t Stream::Impl::rx_burst(rte_mbuf **pkts, uint16_t n)
 {
 	if (mp == nullptr)
 		return 0;
 	if (stop_requested) [[unlikely]]
 		poll();
-	if (scratch.size() < n)
-		scratch.resize(n);
+	/* no allocation on the fast path: a burst is at most the scratch size
+	 * (sized at creation), and returning fewer records is allowed */
+	if (n > scratch.size())
+		n = uint16_t(scratch.size());
 	uint16_t got = 0;
 	while (got < n) {
-		if (mb_cur == nullptr) {
-			if ((mb_cur = take()) == nullptr)
-				break;
-			/* the owner's reference, dropped when every record is out */
-			rte_mbuf_ext_refcnt_set(&mb_cur->shinfo, 1);
-		}
-		Buffer *b = mb_cur;
+		Buffer *b = handout_buffer();
+		if (b == nullptr)
+			break;
 		const uint16_t want = uint16_t(n - got);
 		if (rte_mempool_get_bulk(mp, reinterpret_cast<void **>(pkts + got), want) != 0) {
 			bump(c.mbuf_alloc_failed, 1);
@@ -902,16 +930,8 @@ uint16_t Stream::Impl::rx_burst(rte_mbuf **pkts, uint16_t n)
 		}
 		if (k < want)
 			rte_mempool_put_bulk(mp, reinterpret_cast<void **>(pkts + got + k), want - k);
-		if (k != 0)
-			rte_mbuf_ext_refcnt_update(&b->shinfo, int16_t(k));
+		handed_out(b, k);
 		got = uint16_t(got + k);
-		if (b->parser.done()) {
-			mb_cur = nullptr;
-			if (rte_mbuf_ext_refcnt_update(&b->shinfo, -1) == 0)
-				to_free(b);
-			else
-				b->state = BufState::Held;
-		}
 	}
 	return got;
 }
@@ -920,31 +940,22 @@ uint16_t Stream::Impl::read_refs(RecordRef *out, uint16_t n)
 {
 	if (stop_requested) [[unlikely]]
 		poll();
-	if (scratch.size() < n)
-		scratch.resize(n);
+	/* no allocation on the fast path: a burst is at most the scratch size
+	 * (sized at creation), and returning fewer records is allowed */
+	if (n > scratch.size())
+		n = uint16_t(scratch.size());
 	uint16_t got = 0;
 	while (got < n) {
-		if (mb_cur == nullptr) {
-			if ((mb_cur = take()) == nullptr)
-				break;
-			rte_mbuf_ext_refcnt_set(&mb_cur->shinfo, 1);
-		}
-		Buffer *b = mb_cur;
+		Buffer *b = handout_buffer();
+		if (b == nullptr)
+			break;
 		const uint32_t k = walk(b, scratch.data(), uint16_t(n - got));
 		for (uint32_t i = 0; i < k; i++) {
 			const Record &r = scratch[i];
 			out[got + i] = RecordRef{r.data, b->index, uint16_t(r.cap_len), r.channel};
 		}
-		if (k != 0)
-			rte_mbuf_ext_refcnt_update(&b->shinfo, int16_t(k));
+		handed_out(b, k);
 		got = uint16_t(got + k);
-		if (b->parser.done()) {
-			mb_cur = nullptr;
-			if (rte_mbuf_ext_refcnt_update(&b->shinfo, -1) == 0)
-				to_free(b);
-			else
-				b->state = BufState::Held;
-		}
 	}
 	return got;
 }
