@@ -200,23 +200,27 @@ void run_loop(Ctx &x, Step &&step)
 	}
 }
 
-int fwd_workers(Ctx &x)
+/* The forwarding loop to worker rings, for any item (mbuf pointers or
+ * record references): read a burst, then round-robin it whole to the next
+ * ring, or split it by flow hash into per-worker buckets of up to 64. */
+template <typename Item, typename Read, typename Worker, typename Enqueue>
+void distribute(Ctx &x, Read read, Worker worker_of, Enqueue enqueue_to)
 {
-	rte_mbuf *pkts[kMaxBurst];
+	Item items[kMaxBurst];
 	const unsigned nw = unsigned(x.rings.size());
-	std::vector<std::array<rte_mbuf *, 64>> bucket(nw);
-	std::vector<unsigned> cnt(nw);
 	const uint16_t burst = x.opt.burst;
 	unsigned next = 0;
 	const bool hash = x.opt.dist == Dist::Hash && nw > 1;
+	std::vector<std::array<Item, 64>> bucket(hash ? nw : 0);
+	std::vector<unsigned> cnt(nw);
 	run_loop(x, [&]() -> unsigned {
-		const uint16_t n = x.stream->rx_burst(pkts, burst);
+		const uint16_t n = read(items, burst);
 		if (n == 0)
 			return 0;
 		if (!hash) {
 			rte_ring *r = x.rings[next];
 			next = next + 1 == nw ? 0 : next + 1;
-			enqueue(x, r, pkts, n);
+			enqueue_to(r, items, n);
 			return n;
 		}
 		for (uint16_t i = 0; i < n; i += 64) {
@@ -224,18 +228,24 @@ int fwd_workers(Ctx &x)
 			for (unsigned w = 0; w < nw; w++)
 				cnt[w] = 0;
 			for (uint16_t j = 0; j < m; j++) {
-				const unsigned w = flow_hash(pkts[i + j]) % nw;
-				bucket[w][cnt[w]++] = pkts[i + j];
+				const unsigned w = worker_of(items[i + j]) % nw;
+				bucket[w][cnt[w]++] = items[i + j];
 			}
-			for (unsigned w = 0; w < nw; w++) {
-				if (cnt[w] == 0)
-					continue;
-				enqueue(x, x.rings[w], bucket[w].data(), cnt[w]);
-			}
+			for (unsigned w = 0; w < nw; w++)
+				if (cnt[w])
+					enqueue_to(x.rings[w], bucket[w].data(), cnt[w]);
 		}
 		return n;
 	});
 	x.workers_stop.store(true, std::memory_order_release);
+}
+
+int fwd_workers(Ctx &x)
+{
+	distribute<rte_mbuf *>(x,
+		[&](rte_mbuf **p, uint16_t n) { return x.stream->rx_burst(p, n); },
+		[](rte_mbuf *m) { return flow_hash(m); },
+		[&](rte_ring *r, rte_mbuf **p, unsigned n) { enqueue(x, r, p, n); });
 	return 0;
 }
 
@@ -279,39 +289,10 @@ uint32_t flow_hash_data(const uint8_t *p, uint32_t len, uint32_t ch);
 
 int fwd_workers_refs(Ctx &x)
 {
-	capture::RecordRef refs[kMaxBurst];
-	const unsigned nw = unsigned(x.rings.size());
-	const uint16_t burst = x.opt.burst;
-	unsigned next = 0;
-	const bool hash = x.opt.dist == Dist::Hash && nw > 1;
-	std::vector<std::array<capture::RecordRef, 64>> bucket(hash ? nw : 0);
-	std::vector<unsigned> cnt(nw);
-	run_loop(x, [&]() -> unsigned {
-		const uint16_t n = x.stream->read_refs(refs, burst);
-		if (n == 0)
-			return 0;
-		if (!hash) {
-			rte_ring *r = x.rings[next];
-			next = next + 1 == nw ? 0 : next + 1;
-			enqueue_refs(x, r, refs, n);
-			return n;
-		}
-		for (uint16_t i = 0; i < n; i += 64) {
-			const uint16_t m = std::min<uint16_t>(64, uint16_t(n - i));
-			for (unsigned w = 0; w < nw; w++)
-				cnt[w] = 0;
-			for (uint16_t j = 0; j < m; j++) {
-				const capture::RecordRef &r = refs[i + j];
-				const unsigned w = flow_hash_data(r.data, r.cap_len, r.channel) % nw;
-				bucket[w][cnt[w]++] = refs[i + j];
-			}
-			for (unsigned w = 0; w < nw; w++)
-				if (cnt[w])
-					enqueue_refs(x, x.rings[w], bucket[w].data(), cnt[w]);
-		}
-		return n;
-	});
-	x.workers_stop.store(true, std::memory_order_release);
+	distribute<capture::RecordRef>(x,
+		[&](capture::RecordRef *p, uint16_t n) { return x.stream->read_refs(p, n); },
+		[](const capture::RecordRef &r) { return flow_hash_data(r.data, r.cap_len, r.channel); },
+		[&](rte_ring *r, capture::RecordRef *p, unsigned n) { enqueue_refs(x, r, p, n); });
 	return 0;
 }
 
