@@ -6,6 +6,7 @@
  * is on the PCI bus or emulated. "HW §n" cites docs/hardware.md.
  */
 #include <cerrno>
+#include <cstdarg>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -152,17 +153,27 @@ inline Entry classify(uint32_t lo, uint16_t idx, unsigned log2)
 	return (lo & 0xff) == 0 ? Entry::Success : Entry::Failed;
 }
 
+/* HW §7.4: the card broke the contract. Record what it did (dev_dump,
+ * telemetry), stop trusting this channel; everything else keeps running. */
+__rte_format_printf(2, 3) __rte_noinline __rte_cold
+void fail_vchan(Vchan &vc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(vc.fault, sizeof(vc.fault), fmt, ap);
+	va_end(ap);
+	vc.failed = 1;
+	vc.card_faults++;
+	XCAP_LOG(ERR, "channel %u: %s: card fault; channel stopped, rte_dma_stop/start to recover",
+		 vc.hw_chan, vc.fault);
+}
+
 /* HW §7.4: the card wrote a completion that breaks the contract. Stop
  * trusting this channel; everything else keeps running. */
 void card_fault(Vchan &vc, uint16_t idx, uint64_t entry)
 {
-	vc.failed = 1;
-	vc.card_faults++;
-	snprintf(vc.fault, sizeof(vc.fault),
-		 "completion at index %u carries id %u (entry 0x%016" PRIx64 "): card fault",
-		 idx, unsigned(uint16_t(entry >> 16)), entry);
-	XCAP_LOG(ERR, "channel %u: %s; channel stopped, rte_dma_stop/start to recover",
-		 vc.hw_chan, vc.fault);
+	fail_vchan(vc, "completion at index %u carries id %u (entry 0x%016" PRIx64 ")", idx,
+		   unsigned(uint16_t(entry >> 16)), entry);
 }
 
 /* HW §6, §7.4: the card writes completions only below the doorbell, so the
@@ -177,13 +188,8 @@ bool completion_beyond_doorbell(Vchan &vc)
 	const uint64_t e = vc.cpl[idx & vc.mask];
 	if (likely(((uint32_t(e) >> 8) & hw::cflag::kPhase) != hw::completion_phase(idx, vc.log2)))
 		return false;
-	vc.failed = 1;
-	vc.card_faults++;
-	snprintf(vc.fault, sizeof(vc.fault),
-		 "completion at index %u beyond the doorbell (%u submitted, entry 0x%016" PRIx64
-		 "): card fault", idx, unsigned(vc.submitted), e);
-	XCAP_LOG(ERR, "channel %u: %s; channel stopped, rte_dma_stop/start to recover",
-		 vc.hw_chan, vc.fault);
+	fail_vchan(vc, "completion at index %u beyond the doorbell (%u submitted, entry 0x%016"
+		   PRIx64 ")", idx, unsigned(vc.submitted), e);
 	return true;
 }
 
@@ -642,14 +648,9 @@ void check_hw_head(Vchan &vc, uint16_t hw_head)
 		vc.last_hw_head_sub = vc.stat_submitted;
 		return;
 	}
-	vc.failed = 1;
-	vc.card_faults++;
-	snprintf(vc.fault, sizeof(vc.fault),
-		 "HwHead %u is not in [%u (last read), %u (doorbell)]: it went backwards or "
-		 "passed the doorbell: card fault", hw_head, unsigned(vc.last_hw_head),
-		 unsigned(vc.submitted));
-	XCAP_LOG(ERR, "channel %u: %s; channel stopped, rte_dma_stop/start to recover",
-		 vc.hw_chan, vc.fault);
+	fail_vchan(vc, "HwHead %u is not in [%u (last read), %u (doorbell)]: it went backwards "
+		   "or passed the doorbell", hw_head, unsigned(vc.last_hw_head),
+		   unsigned(vc.submitted));
 }
 
 int xcap_vchan_status(const rte_dma_dev *dd, uint16_t vchan, enum rte_dma_vchan_status *status)
