@@ -657,8 +657,13 @@ int xcap_vchan_status(const rte_dma_dev *dd, uint16_t vchan, enum rte_dma_vchan_
 {
 	const Dev *dev = dev_of(dd->data->dev_private);
 	const Vchan &vc = dev->vchan[vchan];
+	/* Ctrl before Status: the card publishes Running before it clears
+	 * Resume (HW §3.3), so a Ctrl read without Resume followed by a Status
+	 * read of Halted means halted. Read the other way round, a Resume acted
+	 * on between the two reads would look like a halt. */
+	const uint32_t ctrl = dev->bar.read32(chan_reg(vchan, reg::ch::kCtrl));
 	const uint32_t st = dev->bar.read32(chan_reg(vchan, reg::ch::kStatus));
-	if (st == hw::kAllOnes) {
+	if (st == hw::kAllOnes || ctrl == hw::kAllOnes) {
 		XCAP_LOG(ERR, "%s: vchan %u status reads all-ones: the card is gone",
 			 dd->data->dev_name, vchan);
 		return -ENODEV;
@@ -674,8 +679,7 @@ int xcap_vchan_status(const rte_dma_dev *dd, uint16_t vchan, enum rte_dma_vchan_
 	case hw::ChannelState::Halted:
 		/* A Resume the card has not acted on yet (the bit self-clears when
 		 * it does, HW §3.3) means work is about to continue. */
-		*status = (dev->bar.read32(chan_reg(vchan, reg::ch::kCtrl)) & hw::chctrl::kResume) ?
-			RTE_DMA_VCHAN_ACTIVE : RTE_DMA_VCHAN_HALTED_ERROR;
+		*status = (ctrl & hw::chctrl::kResume) ? RTE_DMA_VCHAN_ACTIVE : RTE_DMA_VCHAN_HALTED_ERROR;
 		break;
 	case hw::ChannelState::Failed:
 		*status = RTE_DMA_VCHAN_HALTED_ERROR;
