@@ -11,6 +11,9 @@
 #include <cstdio>
 #include <cstring>
 #include <new>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include <rte_cycles.h>
 #include <rte_dmadev_pmd.h>
@@ -59,27 +62,39 @@ inline void ring_doorbell(Vchan &vc)
 	vc.submitted = next;
 }
 
-inline int enqueue(Vchan &vc, hw::Opcode op, uint64_t flags, uint32_t length,
-		   uint64_t src, uint64_t dst, uint16_t nb_src = 0, uint16_t nb_dst = 0)
+/* rte_dma_copy(..., RTE_DMA_OP_FLAG_SUBMIT): out of line, so that the
+ * enqueue functions need no registers beyond the argument ones. */
+__rte_noinline int submit_with(Vchan &vc, uint16_t id)
+{
+	ring_doorbell(vc);
+	return id;
+}
+
+/* HW §4: bytes 0-3 of a descriptor: opcode, flags (only the fence flag
+ * passes from the caller) and id, as one little-endian word. */
+inline uint32_t desc_word0(uint32_t opcode, uint64_t flags, uint16_t id)
+{
+	return opcode | (uint32_t(flags) & RTE_DMA_OP_FLAG_FENCE) << 8 | uint32_t(id) << 16;
+}
+
+inline int enqueue(Vchan &vc, uint32_t opcode, uint64_t flags, uint32_t length, uint64_t src,
+		   uint64_t dst, uint32_t word3 = 0)
 {
 	const uint16_t id = vc.next;
 	/* A slot is free once its previous completion has been read (HW §6). */
-	if (unlikely(uint16_t(id - vc.head) >= vc.nb_desc))
+	if (unlikely(id == vc.limit))
 		return -ENOSPC;
-	hw::Descriptor d;
-	d.opcode = uint8_t(op);
-	d.flags = uint8_t(flags & RTE_DMA_OP_FLAG_FENCE);
-	d.id = id;
-	d.length = length;
-	d.src = src;
-	d.dst = dst;
-	d.nb_src = nb_src;
-	d.nb_dst = nb_dst;
-	d.reserved = 0;
-	vc.ring[id & vc.mask] = d;
+	/* HW §4. The card reads the slot only after the doorbell (HW §7.1), so
+	 * the order of these stores does not matter. */
+	auto *w = reinterpret_cast<uint32_t *>(vc.ring + (id & vc.mask));
+	w[0] = desc_word0(opcode, flags, id);
+	w[1] = length;
+	reinterpret_cast<uint64_t *>(w)[1] = src;
+	reinterpret_cast<uint64_t *>(w)[2] = dst;
+	reinterpret_cast<uint64_t *>(w)[3] = word3; /* nb_src, nb_dst (CopySg), reserved 0 */
 	vc.next = uint16_t(id + 1);
 	if (flags & RTE_DMA_OP_FLAG_SUBMIT)
-		ring_doorbell(vc);
+		return submit_with(vc, id);
 	return id;
 }
 
@@ -88,15 +103,14 @@ int xcap_copy(void *priv, uint16_t vchan, rte_iova_t src, rte_iova_t dst, uint32
 {
 	/* On a capture vchan the same call posts an empty buffer (HW §8). */
 	Vchan &vc = dev_of(priv)->vchan[vchan];
-	const hw::Opcode op = vc.kind == hw::ChannelKind::Capture ? hw::Opcode::Capture
-								 : hw::Opcode::Copy;
-	return enqueue(vc, op, flags, length, src, dst);
+	return enqueue(vc, vc.copy_op, flags, length, src, dst);
 }
 
 int xcap_fill(void *priv, uint16_t vchan, uint64_t pattern, rte_iova_t dst, uint32_t length,
 	      uint64_t flags)
 {
-	return enqueue(dev_of(priv)->vchan[vchan], hw::Opcode::Fill, flags, length, pattern, dst);
+	return enqueue(dev_of(priv)->vchan[vchan], uint32_t(hw::Opcode::Fill), flags, length,
+		       pattern, dst);
 }
 
 int xcap_copy_sg(void *priv, uint16_t vchan, const rte_dma_sge *src, const rte_dma_sge *dst,
@@ -108,7 +122,7 @@ int xcap_copy_sg(void *priv, uint16_t vchan, const rte_dma_sge *src, const rte_d
 		     vc.sg == nullptr /* capture vchan */))
 		return -EINVAL;
 	/* Full ring: the slot's SG lists still belong to an op in flight. */
-	if (unlikely(uint16_t(vc.next - vc.head) >= vc.nb_desc))
+	if (unlikely(vc.next == vc.limit))
 		return -ENOSPC;
 	const uint16_t slot = vc.next & vc.mask;
 	hw::Sge *s = vc.sg + size_t(slot) * 2 * vc.max_sge;
@@ -123,8 +137,8 @@ int xcap_copy_sg(void *priv, uint16_t vchan, const rte_dma_sge *src, const rte_d
 	const uint64_t sg_iova = vc.sg_iova + uint64_t(slot) * 2 * vc.max_sge * sizeof(hw::Sge);
 	/* A total above 32 bits cannot be described: let the card reject it. */
 	const uint32_t length = total > UINT32_MAX ? 0 : uint32_t(total);
-	return enqueue(vc, hw::Opcode::CopySg, flags, length, sg_iova,
-		       sg_iova + vc.max_sge * sizeof(hw::Sge), nb_src, nb_dst);
+	return enqueue(vc, uint32_t(hw::Opcode::CopySg), flags, length, sg_iova,
+		       sg_iova + vc.max_sge * sizeof(hw::Sge), uint32_t(nb_src) | uint32_t(nb_dst) << 16);
 }
 
 int xcap_submit(void *priv, uint16_t vchan)
@@ -138,6 +152,51 @@ int xcap_submit(void *priv, uint16_t vchan)
 inline uint32_t success_word(uint16_t idx, unsigned log2)
 {
 	return (uint32_t(hw::completion_phase(idx, log2)) << 8) | (uint32_t(idx) << 16);
+}
+
+#ifdef __SSE2__
+/* The low 32 bits of the four entries at q, as one vector. */
+inline __m128i low_words(const uint64_t *q)
+{
+	const __m128 a = _mm_loadu_ps(reinterpret_cast<const float *>(q));
+	const __m128 b = _mm_loadu_ps(reinterpret_cast<const float *>(q + 2));
+	return _mm_castps_si128(_mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)));
+}
+#endif
+
+/* How many of the run entries at p are plain successes, in a row: entry k
+ * must read expect + (k << 16) in its low 32 bits. Advances expect past
+ * them. Where SSE2 is there (every x86-64) eight entries per compare: the
+ * low halves of four 16-byte loads. Each entry is an aligned 8-byte word
+ * the card writes at once (HW §6), so a 16-byte load sees each of its two
+ * entries either old or new, never torn. */
+inline uint16_t success_run(const volatile uint64_t *p, unsigned run, uint32_t &expect)
+{
+	unsigned k = 0;
+#ifdef __SSE2__
+	if (run >= 8) {
+		const auto *q = const_cast<const uint64_t *>(p);
+		const __m128i step = _mm_set1_epi32(8 << 16);
+		__m128i want0 = _mm_add_epi32(_mm_set1_epi32(int(expect)),
+					      _mm_setr_epi32(0, 1 << 16, 2 << 16, 3 << 16));
+		__m128i want1 = _mm_add_epi32(want0, _mm_set1_epi32(4 << 16));
+		for (; k + 8 <= run; k += 8) {
+			const __m128i eq = _mm_and_si128(_mm_cmpeq_epi32(low_words(q + k), want0),
+							 _mm_cmpeq_epi32(low_words(q + k + 4), want1));
+			if (_mm_movemask_ps(_mm_castsi128_ps(eq)) != 0xf)
+				break;
+			want0 = _mm_add_epi32(want0, step);
+			want1 = _mm_add_epi32(want1, step);
+		}
+		expect += k << 16;
+		/* the loads above are not volatile: nothing is cached past here */
+		rte_compiler_barrier();
+	}
+#endif
+	for (; k < run; k++, expect += 1u << 16)
+		if (uint32_t(p[k]) != expect)
+			break;
+	return uint16_t(k);
 }
 
 enum class Entry { Success, NotYet, Failed, Fault };
@@ -186,45 +245,48 @@ bool completion_beyond_doorbell(Vchan &vc)
 {
 	const uint16_t idx = vc.submitted;
 	const uint64_t e = vc.cpl[idx & vc.mask];
-	if (likely(((uint32_t(e) >> 8) & hw::cflag::kPhase) != hw::completion_phase(idx, vc.log2)))
+	/* vc.expect is the success word of idx (head == submitted here) */
+	if (likely(((uint32_t(e) ^ vc.expect) & (uint32_t(hw::cflag::kPhase) << 8)) != 0))
 		return false;
 	fail_vchan(vc, "completion at index %u beyond the doorbell (%u submitted, entry 0x%016"
 		   PRIx64 ")", idx, unsigned(vc.submitted), e);
 	return true;
 }
 
-uint16_t xcap_completed(void *priv, uint16_t vchan, const uint16_t nb_cpls, uint16_t *last_idx,
-			bool *has_error)
+/* xcap_completed() has read i complete entries from head; expect is the
+ * success word of the next one. */
+inline uint16_t completed_finish(Vchan &vc, uint16_t head, unsigned i, uint32_t expect,
+				 uint16_t *last_idx, bool *has_error)
 {
-	Vchan &vc = dev_of(priv)->vchan[vchan];
-	const uint16_t head = vc.head;
-	uint16_t n = uint16_t(vc.submitted - head);
-	if (n > nb_cpls)
-		n = nb_cpls;
-	if (unlikely(vc.failed)) {
+	/* HW §7.2: the card made its data visible before the completions we just
+	 * read; order those reads before the caller's reads of that data (a
+	 * compiler barrier on x86, dmb oshld on Arm). */
+	rte_io_rmb();
+	vc.head = uint16_t(head + i);
+	vc.limit = uint16_t(vc.head + vc.nb_desc);
+	vc.expect = expect;
+	vc.stat_completed += i;
+	*last_idx = uint16_t(vc.head - 1);
+	if (vc.head == vc.submitted && !vc.failed && unlikely(completion_beyond_doorbell(vc)))
 		*has_error = true;
-		n = 0;
+	return uint16_t(i);
+}
+
+/* The rest of xcap_completed() when the first run of plain successes did
+ * not cover all n entries: a failed channel, a run that reached the end of
+ * the ring (the caller flipped expect's phase bit: the next pass has the
+ * other phase, HW §6), or an entry that is not a plain success. Out of line
+ * so that the common case stays a short leaf function. */
+__rte_noinline
+uint16_t completed_rest(Vchan &vc, uint16_t head, unsigned i, unsigned n, uint32_t expect,
+			uint16_t *last_idx, bool *has_error)
+{
+	if (vc.failed) { /* it reports nothing more until restarted */
+		*has_error = true;
+		i = n = 0;
 	}
-	/* Plain successes first, one compare each, over contiguous runs of the
-	 * ring: the expected word's id advances by one per entry and its phase
-	 * bit flips where the ring wraps (HW §6). */
-	uint32_t expect = success_word(head, vc.log2);
-	uint16_t slot = head & vc.mask;
-	uint16_t i = 0;
-	while (i < n) {
-		const uint16_t run = RTE_MIN(uint16_t(n - i), uint16_t(vc.nb_desc - slot));
-		const volatile uint64_t *p = vc.cpl + slot;
-		uint16_t k = 0;
-		for (; k < run; k++, expect += 1u << 16)
-			if (uint32_t(p[k]) != expect)
-				break;
-		i = uint16_t(i + k);
-		if (k < run)
-			break;
-		slot = 0;
-		expect ^= uint32_t(hw::cflag::kPhase) << 8;
-	}
-	/* Then the first entry that is not a plain success, as before. */
+	if (i < n && i == unsigned(vc.nb_desc - (head & vc.mask)))
+		i += success_run(vc.cpl, n - i, expect);
 	for (; i < n; i++) {
 		const uint16_t idx = uint16_t(head + i);
 		const uint64_t e = vc.cpl[idx & vc.mask];
@@ -239,16 +301,28 @@ uint16_t xcap_completed(void *priv, uint16_t vchan, const uint16_t nb_cpls, uint
 		}
 		break;
 	}
-	/* HW §7.2: the card made its data visible before the completions we just
-	 * read; order those reads before the caller's reads of that data (a
-	 * compiler barrier on x86, dmb oshld on Arm). */
-	rte_io_rmb();
-	vc.head = uint16_t(head + i);
-	vc.stat_completed += i;
-	*last_idx = uint16_t(vc.head - 1);
-	if (vc.head == vc.submitted && !vc.failed && unlikely(completion_beyond_doorbell(vc)))
-		*has_error = true;
-	return i;
+	return completed_finish(vc, head, i, success_word(uint16_t(head + i), vc.log2), last_idx,
+				has_error);
+}
+
+uint16_t xcap_completed(void *priv, uint16_t vchan, const uint16_t nb_cpls, uint16_t *last_idx,
+			bool *has_error)
+{
+	Vchan &vc = dev_of(priv)->vchan[vchan];
+	const uint16_t head = vc.head;
+	unsigned n = uint16_t(vc.submitted - head);
+	if (n > nb_cpls)
+		n = nb_cpls;
+	/* Plain successes first, one compare each, up to the end of the ring:
+	 * the expected word's id advances by one per entry (HW §6). */
+	const unsigned room = vc.nb_desc - (head & vc.mask);
+	uint32_t expect = vc.expect;
+	const unsigned i = success_run(vc.cpl + (head & vc.mask), RTE_MIN(n, room), expect);
+	if (unlikely(i == room)) /* the next pass over the ring has the other phase */
+		expect ^= uint32_t(hw::cflag::kPhase) << 8;
+	if (unlikely(i < n || vc.failed))
+		return completed_rest(vc, head, i, n, expect, last_idx, has_error);
+	return completed_finish(vc, head, i, expect, last_idx, has_error);
 }
 
 inline rte_dma_status_code to_rte_status(uint8_t st, Vchan &vc, uint16_t idx)
@@ -261,8 +335,8 @@ inline rte_dma_status_code to_rte_status(uint8_t st, Vchan &vc, uint16_t idx)
 		 * fault is counted and kept for dev_dump; logged the first time. */
 		if (vc.card_faults++ == 0 || !vc.fault[0]) {
 			snprintf(vc.fault, sizeof(vc.fault),
-				 "completion at index %u carries status 0x%02x, which the contract "
-				 "does not define: reported as ERROR_UNKNOWN (card fault)", idx, st);
+				 "completion at index %u: status 0x%02x is not in the contract, "
+				 "reported as ERROR_UNKNOWN", idx, st);
 			XCAP_LOG(ERR, "channel %u: %s", vc.hw_chan, vc.fault);
 		}
 	}
@@ -300,6 +374,8 @@ uint16_t xcap_completed_status(void *priv, uint16_t vchan, const uint16_t nb_cpl
 	}
 	rte_io_rmb(); /* HW §7.2, as in xcap_completed() */
 	vc.head = uint16_t(head + i);
+	vc.limit = uint16_t(vc.head + vc.nb_desc);
+	vc.expect = success_word(vc.head, vc.log2);
 	vc.stat_completed += i;
 	vc.stat_errors += errors;
 	*last_idx = uint16_t(vc.head - 1);
@@ -455,6 +531,8 @@ int xcap_vchan_setup(rte_dma_dev *dd, uint16_t vchan, const rte_dma_vchan_conf *
 	vc.max_sge = uint8_t(dev->max_sge);
 	vc.hw_chan = vchan;
 	vc.kind = capture ? hw::ChannelKind::Capture : hw::ChannelKind::Copy;
+	const hw::Opcode copy_op_ = capture ? hw::Opcode::Capture : hw::Opcode::Copy;
+	vc.copy_op = uint32_t(copy_op_);
 	vc.doorbell = dev->bar.reg(chan_reg(vchan, reg::ch::kDoorbell));
 	vc.halt_on_error = dev->halt_on_error;
 	vc.configured = true;
@@ -486,6 +564,8 @@ int start_vchan(Dev &dev, Vchan &vc)
 	/* A fresh pass: ids restart at 0 and the completion ring is zeroed so
 	 * that no entry carries the first pass's phase (HW §6). */
 	vc.next = vc.submitted = vc.head = 0;
+	vc.limit = vc.nb_desc;
+	vc.expect = success_word(0, vc.log2);
 	vc.failed = 0;
 	vc.fault[0] = '\0';
 	vc.last_hw_head = 0;

@@ -18,6 +18,7 @@
 #ifndef XCAP_HW_DEFS_H
 #define XCAP_HW_DEFS_H
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 
@@ -279,6 +280,9 @@ static_assert(offsetof(Descriptor, id) == 2 && offsetof(Descriptor, length) == 4
 static_assert(offsetof(Descriptor, src) == 8 && offsetof(Descriptor, dst) == 16);
 static_assert(offsetof(Descriptor, nb_src) == 24 && offsetof(Descriptor, nb_dst) == 26);
 static_assert(sizeof(Sge) == 16 && offsetof(Sge, length) == 8);
+/* descriptor_word0() and the completion compares in the driver read the
+ * layouts as native words: the host must be little-endian, like the wire. */
+static_assert(std::endian::native == std::endian::little);
 static_assert(sizeof(Completion) == 8 && offsetof(Completion, status) == 0);
 static_assert(offsetof(Completion, flags) == 1 && offsetof(Completion, id) == 2);
 static_assert(offsetof(Completion, result) == 4);

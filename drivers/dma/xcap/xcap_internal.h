@@ -100,12 +100,15 @@ struct alignas(RTE_CACHE_LINE_SIZE) Vchan {
 	uint16_t next = 0;      /* id of the next op to enqueue */
 	uint16_t submitted = 0; /* producer index last written to the doorbell */
 	uint16_t head = 0;      /* id of the next completion to read */
+	uint16_t limit = 0;     /* head + nb_desc: next == limit means the ring is full */
 	uint16_t mask = 0;
 	uint16_t nb_desc = 0;
 	uint8_t log2 = 0;
 	uint8_t max_sge = 0;
 	uint8_t halt_on_error = 0;
 	uint8_t failed = 0;     /* card fault seen: the channel reports nothing more */
+	uint32_t copy_op = 0; /* what rte_dma_copy() enqueues: Copy, or Capture (HW §8) */
+	uint32_t expect = 0; /* low word of a successful completion at head (HW §6) */
 
 	/* --- completion polling (HW §6) --- */
 	alignas(RTE_CACHE_LINE_SIZE) const volatile uint64_t *cpl = nullptr;
@@ -122,8 +125,10 @@ struct alignas(RTE_CACHE_LINE_SIZE) Vchan {
 	bool configured = false;
 	uint16_t last_hw_head = 0;     /* HwHead as vchan_status last read it (HW §7.4 check) */
 	uint64_t last_hw_head_sub = 0; /* stat_submitted at that read */
-	char fault[160] = "";
+	char fault[104] = ""; /* sized to keep sizeof(Vchan) a power of two */
 };
+/* A power of two: the fast path finds vchan[i] with one shift. */
+static_assert(sizeof(Vchan) == 256);
 
 struct Dev {
 	Vchan vchan[kMaxChannels];
