@@ -130,6 +130,7 @@ struct Ctx {
 	unsigned fwd_lcore = 0;
 	std::vector<unsigned> worker_lcores;
 	std::vector<rte_ring *> rings;
+	std::vector<rte_ring *> back_rings; /* --worker-path buffers: worker -> us */
 	std::vector<std::unique_ptr<VerifyStats>> wstats; /* per worker (or inline) */
 
 	/* port */

@@ -366,11 +366,23 @@ void setup_workers(Ctx &x)
 		const std::string name = "fwd_w" + std::to_string(w);
 		const unsigned esize = x.opt.worker_path == WorkerPath::Records
 					       ? sizeof(capture::RecordRef) : sizeof(void *);
-		rte_ring *r = rte_ring_create_elem(name.c_str(), esize, x.opt.ring_size, x.numa,
+		/* buffers: each ring holds every buffer of the stream, so neither
+		 * ever fills; the buffers themselves are the back-pressure */
+		const unsigned size = x.opt.worker_path == WorkerPath::Buffers
+					      ? std::max(64u, rte_align32pow2(x.opt.buffers + 1))
+					      : x.opt.ring_size;
+		rte_ring *r = rte_ring_create_elem(name.c_str(), esize, size, x.numa,
 						   RING_F_SP_ENQ | RING_F_SC_DEQ);
 		if (r == nullptr)
 			die(1, "cannot create worker ring " + name + ": " + rte_strerror(rte_errno));
 		x.rings.push_back(r);
+		if (x.opt.worker_path != WorkerPath::Buffers)
+			continue;
+		const std::string back = "fwd_b" + std::to_string(w);
+		r = rte_ring_create(back.c_str(), size, x.numa, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (r == nullptr)
+			die(1, "cannot create return ring " + back + ": " + rte_strerror(rte_errno));
+		x.back_rings.push_back(r);
 	}
 }
 
@@ -563,6 +575,8 @@ int main(int argc, char **argv)
 		rte_eth_dev_close(x.port);
 	x.stream.reset();
 	for (rte_ring *r : x.rings)
+		rte_ring_free(r);
+	for (rte_ring *r : x.back_rings)
 		rte_ring_free(r);
 	if (x.port_rx_pool)
 		rte_mempool_free(x.port_rx_pool);

@@ -124,10 +124,13 @@ output (one of; default --workers):
   --dist rr|hash         to workers: round-robin per burst, or by flow hash
                          (IPv4/IPv6 5-tuple; other frames by channel) (default rr)
   --worker-mode verify|count  verify payload and sequence, or only count (default verify)
-  --worker-path records|mbufs  what goes through the worker rings: 40-byte record
-                         references (pointer, lengths, timestamp, buffer
-                         reference), or rte_mbufs with the record attached as
-                         an external buffer. Both zero-copy (default records)
+  --worker-path records|mbufs|buffers  what goes through the worker rings:
+                         16-byte record references (pointer, length, buffer
+                         reference), rte_mbufs with the record attached as an
+                         external buffer, or whole DMA buffers that the worker
+                         parses itself (round-robin per buffer only; back-
+                         pressure through the buffers). All zero-copy
+                         (default records)
   --ring-size N          records per worker ring, power of 2 (default 4096)
   --ring-full wait|drop  a full worker ring: wait for room (back-pressure: the
                          buffers fill up and the card drops, counted as
@@ -366,8 +369,14 @@ bool parse_options(int argc, char **argv, Options &o, std::string &err)
 			o.ring_size = uint32_t(v);
 			break;
 		case kWorkerPath:
-			if (!one_of(name, val, "records", WorkerPath::Records, "mbufs", WorkerPath::Mbufs, o.worker_path))
-				return false;
+			if (val == "records")
+				o.worker_path = WorkerPath::Records;
+			else if (val == "mbufs")
+				o.worker_path = WorkerPath::Mbufs;
+			else if (val == "buffers")
+				o.worker_path = WorkerPath::Buffers;
+			else
+				return bad(name, val, "expected records, mbufs or buffers");
 			break;
 		case kRingFull:
 			if (!one_of(name, val, "wait", true, "drop", false, o.ring_wait))
@@ -450,6 +459,12 @@ bool parse_options(int argc, char **argv, Options &o, std::string &err)
 		return false;
 	}
 	o.output_given = !outputs.empty();
+	if (o.worker_path == WorkerPath::Buffers && o.dist == Dist::Hash) {
+		err = "--worker-path buffers --dist hash: a whole DMA buffer goes to one worker, so "
+		      "buffers are spread round-robin only; use --dist rr, or --worker-path records "
+		      "to spread records by flow hash";
+		return false;
+	}
 	if (o.check == Check::Verify && o.snaplen != 0 && o.snaplen < 8 &&
 	    (o.output == Output::Workers || o.output == Output::Inline)) {
 		err = "--snaplen " + std::to_string(o.snaplen) + ": verification needs the first 8 "

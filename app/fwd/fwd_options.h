@@ -20,7 +20,7 @@ enum class Output { Workers, Port, Pcapng, Inline };
 enum class Dist { RoundRobin, Hash };
 enum class Check { Verify, Count };
 enum class PcapTime { Card, Wall };
-enum class WorkerPath { Records, Mbufs };
+enum class WorkerPath { Records, Mbufs, Buffers };
 
 struct Options {
 	/* card */

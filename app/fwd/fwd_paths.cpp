@@ -296,6 +296,62 @@ int fwd_workers_refs(Ctx &x)
 	return 0;
 }
 
+/* ---- whole buffers to workers ---- */
+
+/* Buffers the workers are done with go back to the stream (and the card). */
+void take_back_buffers(Ctx &x)
+{
+	capture::Buffer *bufs[64];
+	for (rte_ring *r : x.back_rings) {
+		unsigned k;
+		while ((k = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void **>(bufs), 64,
+						      nullptr)) != 0)
+			for (unsigned i = 0; i < k; i++)
+				x.stream->release(bufs[i]);
+	}
+}
+
+/* The forwarding lcore hands out whole DMA buffers, round-robin, and never
+ * reads a record: the workers parse. Its cost per record is its cost per
+ * buffer divided by the records in it. The rings hold every buffer, so an
+ * enqueue cannot fail; a worker that falls behind holds buffers, and the
+ * card runs out of posted ones (no_buffer, counted in the headers). */
+int fwd_workers_buffers(Ctx &x)
+{
+	const unsigned nw = unsigned(x.rings.size());
+	const unsigned burst = std::max(1u, unsigned(x.opt.burst) / 8);
+	unsigned next = 0;
+	capture::Buffer *bufs[64];
+	run_loop(x, [&]() -> unsigned {
+		take_back_buffers(x);
+		unsigned n = 0, records = 0;
+		while (n < burst && n < 64) {
+			capture::Buffer *b = x.stream->next_buffer();
+			if (b == nullptr)
+				break;
+			const unsigned k = x.stream->buffer_header(b).record_count;
+			records += k;
+			if (x.draining) [[unlikely]] {
+				/* stopping and the workers cannot keep up: drop,
+				 * counted, so that the card gets buffers back */
+				x.stream->release(b, capture::DropCause::RingFull);
+				continue;
+			}
+			bufs[n++] = b;
+		}
+		if (n != 0) {
+			const unsigned k = rte_ring_sp_enqueue_burst(x.rings[next],
+								     reinterpret_cast<void **>(bufs), n,
+								     nullptr);
+			RTE_VERIFY(k == n); /* the ring holds every buffer */
+			next = next + 1 == nw ? 0 : next + 1;
+		}
+		return records;
+	});
+	x.workers_stop.store(true, std::memory_order_release);
+	return 0;
+}
+
 void drain_loopback(Ctx &x)
 {
 	rte_mbuf *rx[64];
@@ -395,7 +451,9 @@ int fwd_main(void *arg)
 	int rc = 0;
 	switch (x.opt.output) {
 	case Output::Workers:
-		rc = x.opt.worker_path == WorkerPath::Records ? fwd_workers_refs(x) : fwd_workers(x);
+		rc = x.opt.worker_path == WorkerPath::Records   ? fwd_workers_refs(x)
+		     : x.opt.worker_path == WorkerPath::Buffers ? fwd_workers_buffers(x)
+								: fwd_workers(x);
 		break;
 	case Output::Port: rc = fwd_port(x); break;
 	case Output::Pcapng: rc = fwd_pcapng(x); break;
@@ -448,6 +506,50 @@ static int worker_refs(Ctx &x, rte_ring *ring, VerifyStats &vs, Verifier &v, boo
 	return 0;
 }
 
+static int worker_buffers(Ctx &x, unsigned index, VerifyStats &vs, Verifier &v, bool verify)
+{
+	rte_ring *ring = x.rings[index];
+	rte_ring *back = x.back_rings[index];
+	capture::Buffer *bufs[16];
+	capture::Record recs[64];
+	unsigned idle = 0;
+	for (;;) {
+		const unsigned n = rte_ring_sc_dequeue_burst(ring, reinterpret_cast<void **>(bufs), 16,
+							    nullptr);
+		if (n == 0) {
+			if (x.workers_stop.load(std::memory_order_acquire) && rte_ring_empty(ring))
+				break;
+			if (++idle > 1024)
+				sched_yield();
+			continue;
+		}
+		idle = 0;
+		for (unsigned j = 0; j < n; j++) {
+			uint64_t bytes = 0, records = 0;
+			uint32_t k;
+			while ((k = x.stream->read_detached(bufs[j], recs, 64)) != 0) {
+				if (verify) {
+					for (uint32_t i = 0; i < k; i++) {
+						v.check(recs[i].channel, recs[i].data, recs[i].cap_len);
+						bytes += recs[i].cap_len;
+					}
+				} else {
+					for (uint32_t i = 0; i < k; i++)
+						bytes += recs[i].cap_len;
+					vs.chan[recs[0].channel].records += k; /* one buffer, one channel */
+				}
+				records += k;
+			}
+			vs.records.add(records);
+			vs.bytes.add(bytes);
+		}
+		/* the ring holds every buffer: this cannot fail */
+		RTE_VERIFY(rte_ring_sp_enqueue_burst(back, reinterpret_cast<void **>(bufs), n,
+						     nullptr) == n);
+	}
+	return 0;
+}
+
 int worker_main(void *arg)
 {
 	const WorkerArg wa = *static_cast<WorkerArg *>(arg);
@@ -460,6 +562,8 @@ int worker_main(void *arg)
 	const bool verify = x.opt.check == Check::Verify;
 	if (x.opt.worker_path == WorkerPath::Records)
 		return worker_refs(x, ring, vs, v, verify);
+	if (x.opt.worker_path == WorkerPath::Buffers)
+		return worker_buffers(x, wa.index, vs, v, verify);
 	const int meta_off = capture::mbuf_fields().meta_offset;
 	rte_mbuf *pkts[64];
 	unsigned idle = 0;

@@ -188,6 +188,18 @@ uint32_t xcap_capture_buffer_records(struct xcap_capture_stream *s,
  * only if they were read; the rest are counted as filtered. */
 void xcap_capture_release(struct xcap_capture_stream *s, struct xcap_capture_buffer *b);
 
+/* Whole buffers across lcores: xcap_capture_next_buffer() on the stream's
+ * lcore, pass the buffer (e.g. through an rte_ring) to one other lcore that
+ * reads its records with xcap_capture_read_detached() (valid until the
+ * buffer is released), pass it back, release it on the stream's lcore. The
+ * stream's counters catch up at the release. */
+uint32_t xcap_capture_read_detached(const struct xcap_capture_stream *s,
+				    struct xcap_capture_buffer *b, struct xcap_capture_record *recs,
+				    uint32_t n);
+/* xcap_capture_release(), with the unread records dropped for unread_cause. */
+void xcap_capture_release_dropped(struct xcap_capture_stream *s, struct xcap_capture_buffer *b,
+				  enum xcap_capture_drop_cause unread_cause);
+
 /* The consumer could not pass n handed-out records on. */
 void xcap_capture_count_dropped(struct xcap_capture_stream *s,
 				enum xcap_capture_drop_cause cause, uint64_t n);

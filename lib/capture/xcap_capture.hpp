@@ -172,7 +172,17 @@ public:
 	uint32_t buffer_records(Buffer *b, Record *out, uint32_t n);
 	const hw::CaptureBufferHeader &buffer_header(const Buffer *b) const;
 	uint16_t buffer_channel(const Buffer *b) const;
-	void release(Buffer *b);
+	/* Records b holds that were not read are dropped with unread_cause
+	 * (the default: the consumer chose not to take them). */
+	void release(Buffer *b, DropCause unread_cause = DropCause::Filtered);
+	/* Whole buffers across lcores: next_buffer() here, then pass b (e.g.
+	 * through an rte_ring) to one other lcore, which reads its records
+	 * with read_detached() (valid until b is released), and pass it back
+	 * for release() here. read_detached() touches only the buffer, the
+	 * configuration and atomic counts, so it runs while this lcore goes on
+	 * with the stream; the stream's counters catch up at release(). The
+	 * forwarding cost per record is then nothing: the reader parses. */
+	uint32_t read_detached(Buffer *b, Record *out, uint32_t n) const;
 
 	void count_dropped(DropCause cause, uint64_t n);
 	void count_copy(uint64_t n);

@@ -171,6 +171,20 @@ void xcap_capture_release(struct xcap_capture_stream *s, struct xcap_capture_buf
 	s->s->release(buf(b));
 }
 
+uint32_t xcap_capture_read_detached(const struct xcap_capture_stream *s,
+				    struct xcap_capture_buffer *b, struct xcap_capture_record *recs,
+				    uint32_t n)
+{
+	return s->s->read_detached(buf(b), reinterpret_cast<Record *>(recs), n);
+}
+
+void xcap_capture_release_dropped(struct xcap_capture_stream *s, struct xcap_capture_buffer *b,
+				  enum xcap_capture_drop_cause unread_cause)
+{
+	s->s->release(buf(b), unsigned(unread_cause) < XCAP_CAPTURE_DROP_CAUSES ?
+				      DropCause(unread_cause) : DropCause::Filtered);
+}
+
 void xcap_capture_count_dropped(struct xcap_capture_stream *s, enum xcap_capture_drop_cause cause,
 				uint64_t n)
 {

@@ -77,7 +77,11 @@ struct alignas(RTE_CACHE_LINE_SIZE) Buffer {
 	uint16_t chan = 0;          /* index into the stream's vchans */
 	BufState state = BufState::Free;
 	bool walked = false;        /* finish_walk() done */
-	uint32_t malformed_counted = 0;
+	uint32_t malformed_counted = 0; /* announced in undelivered */
+	/* read_detached() on another lcore: what it handed out, folded into
+	 * the stream's counters when the buffer is released */
+	uint32_t det_got = 0, det_malformed = 0;
+	uint64_t det_bytes = 0, det_filtered = 0;
 	uint64_t times_posted = 0;
 	uint64_t times_completed = 0;
 	BufferParser parser;
@@ -260,7 +264,7 @@ struct Stream::Impl {
 	uint32_t walk(Buffer *b, Record *out, uint32_t n);
 	void finish_walk(Buffer *b);
 	void count_malformed(Buffer *b);
-	void release_consumer(Buffer *b);
+	void release_consumer(Buffer *b, DropCause unread_cause = DropCause::Filtered);
 	uint16_t read(Record *out, uint16_t n);
 	uint16_t rx_burst(rte_mbuf **pkts, uint16_t n);
 	uint16_t read_refs(RecordRef *out, uint16_t n);
@@ -268,13 +272,16 @@ struct Stream::Impl {
 	void handed_out(Buffer *b, uint32_t k);
 	bool drained() const;
 	void gauges();
+	/* A read-modify-write: read_detached() adds from another lcore. Once
+	 * per buffer at most, never per record. */
 	void add_undelivered(uint16_t chan, uint64_t n)
 	{
-		if (n == 0)
-			return;
-		std::atomic<uint64_t> &u = vch[chan].undelivered;
-		u.store(u.load(std::memory_order_relaxed) + n, std::memory_order_release);
+		if (n != 0)
+			vch[chan].undelivered.fetch_add(n, std::memory_order_release);
 	}
+	uint32_t announce_malformed(Buffer *b);
+	uint32_t read_detached(Buffer *b, Record *out, uint32_t n);
+	void fold_detached(Buffer *b);
 	uint32_t posted_total() const
 	{
 		uint32_t n = 0;
@@ -631,6 +638,8 @@ void Stream::Impl::complete(Vch &v, uint16_t chan, Buffer *b, rte_dma_status_cod
 	b->times_completed++;
 	b->walked = false;
 	b->malformed_counted = 0;
+	b->det_got = b->det_malformed = 0;
+	b->det_bytes = b->det_filtered = 0;
 	if (cfg.completion_hook) [[unlikely]]
 		cfg.completion_hook(b->va, b->len, chan);
 	if (!b->parser.begin(b->va, b->len, chan)) {
@@ -798,14 +807,70 @@ uint32_t Stream::Impl::walk(Buffer *b, Record *out, uint32_t n)
 	return got;
 }
 
-void Stream::Impl::count_malformed(Buffer *b)
+/* Records of b found malformed since the last call, now in undelivered
+ * (before any later record of the channel is handed out). */
+uint32_t Stream::Impl::announce_malformed(Buffer *b)
 {
 	const uint32_t bad = b->parser.records_malformed();
-	if (bad != b->malformed_counted) {
-		bump(c.dropped[XCAP_CAPTURE_DROP_MALFORMED], bad - b->malformed_counted);
-		add_undelivered(b->chan, bad - b->malformed_counted);
+	const uint32_t d = bad - b->malformed_counted;
+	if (d != 0) {
+		add_undelivered(b->chan, d);
 		b->malformed_counted = bad;
 	}
+	return d;
+}
+
+void Stream::Impl::count_malformed(Buffer *b)
+{
+	if (const uint32_t d = announce_malformed(b))
+		bump(c.dropped[XCAP_CAPTURE_DROP_MALFORMED], d);
+}
+
+/* walk() for a buffer another lcore holds: it touches the buffer, the
+ * read-only configuration and the undelivered counts (atomic adds), and
+ * keeps what the stream's single-writer counters need in the buffer until
+ * fold_detached() on the stream's lcore. */
+uint32_t Stream::Impl::read_detached(Buffer *b, Record *out, uint32_t n)
+{
+	uint32_t got = 0;
+	const bool plain = !cfg.filter && cfg.snaplen == 0;
+	while (got < n && !b->parser.done()) {
+		const uint32_t k = b->parser.next(out + got, n - got);
+		uint32_t kept = k;
+		if (plain) [[likely]] {
+			for (uint32_t i = 0; i < k; i++)
+				b->det_bytes += out[got + i].cap_len;
+		} else {
+			kept = 0;
+			for (uint32_t i = 0; i < k; i++) {
+				Record &r = out[got + i];
+				if (cfg.filter && !cfg.filter(r))
+					continue;
+				if (cfg.snaplen && r.cap_len > cfg.snaplen) {
+					r.cap_len = cfg.snaplen;
+					r.flags |= hw::rflag::kTruncated;
+				}
+				b->det_bytes += r.cap_len;
+				out[got + kept++] = r;
+			}
+			b->det_filtered += k - kept;
+			add_undelivered(b->chan, k - kept);
+		}
+		got += kept;
+		b->det_malformed += announce_malformed(b);
+	}
+	b->det_got += got;
+	return got;
+}
+
+void Stream::Impl::fold_detached(Buffer *b)
+{
+	bump(c.handed_out, b->det_got);
+	bump(c.bytes, b->det_bytes);
+	bump(c.dropped[XCAP_CAPTURE_DROP_FILTERED], b->det_filtered);
+	bump(c.dropped[XCAP_CAPTURE_DROP_MALFORMED], b->det_malformed);
+	b->det_got = b->det_malformed = 0;
+	b->det_bytes = b->det_filtered = 0;
 }
 
 void Stream::Impl::finish_walk(Buffer *b)
@@ -816,16 +881,18 @@ void Stream::Impl::finish_walk(Buffer *b)
 		bump(c.buffers_malformed, 1);
 }
 
-/* A buffer the consumer is done with, no mbuf referencing it. */
-void Stream::Impl::release_consumer(Buffer *b)
+/* A buffer the consumer is done with, no mbuf referencing it. Records it
+ * did not read are dropped with unread_cause (by default: the consumer
+ * chose not to take them). */
+void Stream::Impl::release_consumer(Buffer *b, DropCause unread_cause)
 {
+	fold_detached(b);
 	if (!b->parser.done()) {
-		/* unread records: the consumer chose not to take them */
 		uint64_t skipped = 0;
 		uint32_t k;
 		while ((k = b->parser.next(scratch.data(), uint32_t(scratch.size()))) != 0)
 			skipped += k;
-		bump(c.dropped[XCAP_CAPTURE_DROP_FILTERED], skipped);
+		bump(c.dropped[unsigned(unread_cause)], skipped);
 		add_undelivered(b->chan, skipped);
 	}
 	if (!b->walked)
@@ -1028,11 +1095,16 @@ const hw::CaptureBufferHeader &Stream::buffer_header(const Buffer *b) const
 
 uint16_t Stream::buffer_channel(const Buffer *b) const { return b->chan; }
 
-void Stream::release(Buffer *b)
+void Stream::release(Buffer *b, DropCause unread_cause)
 {
 	impl_->consumer_bufs--;
-	impl_->release_consumer(b);
+	impl_->release_consumer(b, unread_cause);
 	impl_->gauges();
+}
+
+uint32_t Stream::read_detached(Buffer *b, Record *out, uint32_t n) const
+{
+	return impl_->read_detached(b, out, n);
 }
 
 void Stream::count_dropped(DropCause cause, uint64_t n)

@@ -90,7 +90,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--frames", default="64,1500")
-    ap.add_argument("--worker-path", default="records", choices=["records", "mbufs"])
+    ap.add_argument("--worker-path", default="records", choices=["records", "mbufs", "buffers"])
     ap.add_argument("--eal", default="--lcores 0@0,1@0")
     a = ap.parse_args()
     eal = a.eal.split()

@@ -226,9 +226,9 @@ TEST_F(App, TwoWorkersByFlowHashAndRoundRobin)
 	}
 }
 
-TEST_F(App, WorkersOverMbufsAndRecordRefs)
+TEST_F(App, WorkersOverMbufsRecordRefsAndWholeBuffers)
 {
-	for (const char *path : {"mbufs", "records"}) {
+	for (const char *path : {"mbufs", "records", "buffers"}) {
 		for (const char *mode : {"verify", "count"}) {
 			SCOPED_TRACE(std::string(path) + " " + mode);
 			const std::string json = tmpname("json");
@@ -242,6 +242,26 @@ TEST_F(App, WorkersOverMbufsAndRecordRefs)
 			unlink(json.c_str());
 		}
 	}
+}
+
+/* Whole buffers to two workers, round-robin, with a filter: what the
+ * workers' detached reads skip reaches the stream's counters exactly. */
+TEST_F(App, WholeBuffersToTwoWorkersWithFilter)
+{
+	const std::string json = tmpname("json");
+	const FwdRun r = run_fwd({"--lcores=0@0,1@1,2@1"},
+			      {"--workers", "1-2", "--worker-path", "buffers", "--channels", "2",
+			       "--rate", "max", "--frame", "64-600", "--filter-len", "64-300",
+			       "--count", "100000", "--stats-json", json, "--quiet"});
+	ASSERT_EQ(r.exit_code, 0) << describe(r);
+	const std::string j = slurp(json);
+	expect_balanced(j);
+	EXPECT_EQ(jint(j, "generated"), 200000);
+	EXPECT_GT(jint(j, "filtered"), 0) << j;
+	EXPECT_EQ(jint(j, "delivered") + jint(j, "filtered"), 200000) << j;
+	EXPECT_EQ(jint(j, "payload_errors"), 0);
+	EXPECT_EQ(jint(j, "unreported_gaps"), 0);
+	unlink(json.c_str());
 }
 
 TEST_F(App, RingFullDropIsCounted)
@@ -398,7 +418,8 @@ TEST_F(App, BadOptionsAreReportedClearly)
 		{{}, {"--snaplen", "4"}, "verification needs the first 8 bytes"},
 		{{}, {"--ring-size", "1000"}, "--ring-size 1000: expected a power of 2"},
 		{{}, {"--dist", "random"}, "--dist random: expected rr or hash"},
-		{{}, {"--worker-path", "x"}, "--worker-path x: expected records or mbufs"},
+		{{}, {"--worker-path", "x"}, "--worker-path x: expected records, mbufs or buffers"},
+		{{}, {"--worker-path", "buffers", "--dist", "hash"}, "round-robin only"},
 		{{}, {"--ring-full", "x"}, "--ring-full x: expected wait or drop"},
 		{{}, {"--worker-mode", "x"}, "--worker-mode x: expected verify or count"},
 		{{}, {"--seconds", "0"}, "--seconds 0: expected a number of seconds > 0"},
