@@ -152,3 +152,69 @@ int xcap_c_api_refs(int16_t dev, uint16_t vchan, uint64_t frames, char *msg, siz
 	xcap_capture_destroy(s);
 	return bad;
 }
+
+/* Whole buffers from C: the records read with xcap_capture_read_detached()
+ * (on this thread, as another lcore would); of every third buffer only the
+ * first record is read and the rest released unread as ring_full. A
+ * back-pressured card loses nothing, so the next record's sequence number
+ * is always (records read + records dropped). Returns the records that did
+ * not check out, or -2 if the counters do not add up. */
+int xcap_c_api_detached(int16_t dev, uint16_t vchan, uint64_t frames, char *msg, size_t msg_len)
+{
+	struct xcap_capture_config cfg;
+	struct xcap_capture_stream *s;
+	struct xcap_capture_buffer *b;
+	struct xcap_capture_record recs[32];
+	struct xcap_capture_counters c;
+	uint64_t read = 0, dropped = 0, spins = 0, nbuf = 0;
+	uint32_t n, i;
+	int bad = 0;
+
+	xcap_capture_config_init(&cfg);
+	cfg.dev_id = dev;
+	cfg.vchans = &vchan;
+	cfg.nb_vchans = 1;
+	cfg.nb_buffers = 64;
+	cfg.buffer_size = 4096;
+	cfg.name = "c_detached";
+	s = xcap_capture_create(&cfg, msg, msg_len);
+	if (s == NULL)
+		return -1;
+	if (xcap_capture_start(s) != 0) {
+		xcap_capture_destroy(s);
+		return -1;
+	}
+	while (read + dropped < frames && spins++ < 400000000ull) {
+		b = xcap_capture_next_buffer(s);
+		if (b == NULL)
+			continue;
+		if (nbuf++ % 3 == 2) {
+			n = xcap_capture_read_detached(s, b, recs, 1);
+			if (n == 1 && !payload_good(recs[0].data, recs[0].cap_len, read + dropped))
+				bad++;
+			read += n;
+			xcap_capture_release_dropped(s, b, XCAP_CAPTURE_DROP_RING_FULL);
+			xcap_capture_get_counters(s, &c);
+			dropped = c.dropped[XCAP_CAPTURE_DROP_RING_FULL];
+			continue;
+		}
+		while ((n = xcap_capture_read_detached(s, b, recs, 32)) != 0)
+			for (i = 0; i < n; i++, read++)
+				if (!payload_good(recs[i].data, recs[i].cap_len, read + dropped))
+					bad++;
+		xcap_capture_release(s, b);
+	}
+	xcap_capture_stop(s);
+	while ((b = xcap_capture_next_buffer(s)) != NULL)
+		xcap_capture_release(s, b);
+	xcap_capture_get_counters(s, &c);
+	snprintf(msg, msg_len, "read %llu, delivered %llu, ring_full %llu, accounted %llu",
+		 (unsigned long long)read, (unsigned long long)c.delivered,
+		 (unsigned long long)c.dropped[XCAP_CAPTURE_DROP_RING_FULL],
+		 (unsigned long long)xcap_capture_accounted(&c));
+	if (c.delivered != read || c.handed_out != read || dropped == 0 ||
+	    xcap_capture_accounted(&c) != read + dropped || read + dropped != frames)
+		bad = -2;
+	xcap_capture_destroy(s);
+	return bad;
+}

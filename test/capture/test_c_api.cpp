@@ -13,6 +13,7 @@ struct c_result {
 int xcap_c_api_run(int16_t dev, uint16_t vchan, uint64_t frames, struct c_result *r, char *msg,
 		   size_t msg_len);
 int xcap_c_api_refs(int16_t dev, uint16_t vchan, uint64_t frames, char *msg, size_t msg_len);
+int xcap_c_api_detached(int16_t dev, uint16_t vchan, uint64_t frames, char *msg, size_t msg_len);
 }
 
 namespace xcap::test {
@@ -46,6 +47,16 @@ TEST_F(CApi, RecordReferencesFromC)
 	ASSERT_GE(dev, 0);
 	char msg[256] = "";
 	EXPECT_EQ(xcap_c_api_refs(dev, 0, 30000, msg, sizeof msg), 0) << msg;
+}
+
+TEST_F(CApi, WholeBuffersReadDetachedFromC)
+{
+	const int16_t dev = make_card("copy_channels=0,capture_channels=1,cap_rate=max,"
+				      "cap_frame=64-300,cap_count=30000");
+	ASSERT_GE(dev, 0);
+	char msg[256] = "";
+	EXPECT_EQ(xcap_c_api_detached(dev, 0, 30000, msg, sizeof msg), 0) << msg;
+	EXPECT_EQ(card_counters(dev).generated, 30000u);
 }
 
 TEST_F(CApi, CreateReportsErrors)
