@@ -464,9 +464,13 @@ int fwd_main(void *arg)
 	return rc;
 }
 
-static int worker_refs(Ctx &x, rte_ring *ring, VerifyStats &vs, Verifier &v, bool verify)
+namespace {
+
+/* The shell of every worker loop: take what dequeue() returns to handle();
+ * stop once the forwarding lcore is done and the ring is empty. */
+template <typename Dequeue, typename Handle>
+void worker_loop(Ctx &x, rte_ring *ring, Dequeue dequeue, Handle handle)
 {
-	capture::RecordRef refs[64];
 	unsigned idle = 0;
 	for (;;) {
 		if (x.draining && !x.fwd_done.load(std::memory_order_relaxed)) [[unlikely]] {
@@ -474,104 +478,7 @@ static int worker_refs(Ctx &x, rte_ring *ring, VerifyStats &vs, Verifier &v, boo
 			 * card (it drops meanwhile); our ring waits */
 			sched_yield();
 		}
-		const unsigned n = rte_ring_sc_dequeue_burst_elem(ring, refs, sizeof(capture::RecordRef),
-								 64, nullptr);
-		if (n == 0) {
-			if (x.workers_stop.load(std::memory_order_acquire) && rte_ring_empty(ring))
-				break;
-			if (++idle > 1024)
-				sched_yield();
-			continue;
-		}
-		idle = 0;
-		uint64_t bytes = 0;
-		if (verify) {
-			for (unsigned i = 0; i < n; i++) {
-				if (i + 2 < n)
-					rte_prefetch0(refs[i + 2].data);
-				const capture::RecordRef &r = refs[i];
-				v.check(r.channel, r.data, r.cap_len);
-				bytes += r.cap_len;
-			}
-		} else {
-			for (unsigned i = 0; i < n; i++) {
-				vs.chan[refs[i].channel].records++;
-				bytes += refs[i].cap_len;
-			}
-		}
-		vs.records.add(n);
-		vs.bytes.add(bytes);
-		x.stream->release_refs(refs, n);
-	}
-	return 0;
-}
-
-static int worker_buffers(Ctx &x, unsigned index, VerifyStats &vs, Verifier &v, bool verify)
-{
-	rte_ring *ring = x.rings[index];
-	rte_ring *back = x.back_rings[index];
-	capture::Buffer *bufs[16];
-	capture::Record recs[64];
-	unsigned idle = 0;
-	for (;;) {
-		const unsigned n = rte_ring_sc_dequeue_burst(ring, reinterpret_cast<void **>(bufs), 16,
-							    nullptr);
-		if (n == 0) {
-			if (x.workers_stop.load(std::memory_order_acquire) && rte_ring_empty(ring))
-				break;
-			if (++idle > 1024)
-				sched_yield();
-			continue;
-		}
-		idle = 0;
-		for (unsigned j = 0; j < n; j++) {
-			uint64_t bytes = 0, records = 0;
-			uint32_t k;
-			while ((k = x.stream->read_detached(bufs[j], recs, 64)) != 0) {
-				if (verify) {
-					for (uint32_t i = 0; i < k; i++) {
-						v.check(recs[i].channel, recs[i].data, recs[i].cap_len);
-						bytes += recs[i].cap_len;
-					}
-				} else {
-					for (uint32_t i = 0; i < k; i++)
-						bytes += recs[i].cap_len;
-					vs.chan[recs[0].channel].records += k; /* one buffer, one channel */
-				}
-				records += k;
-			}
-			vs.records.add(records);
-			vs.bytes.add(bytes);
-		}
-		/* the ring holds every buffer: this cannot fail */
-		RTE_VERIFY(rte_ring_sp_enqueue_burst(back, reinterpret_cast<void **>(bufs), n,
-						     nullptr) == n);
-	}
-	return 0;
-}
-
-int worker_main(void *arg)
-{
-	const WorkerArg wa = *static_cast<WorkerArg *>(arg);
-	Ctx &x = *wa.ctx;
-	rte_ring *ring = x.rings[wa.index];
-	VerifyStats &vs = *x.wstats[wa.index];
-	Verifier v;
-	const bool affine = x.rings.size() == 1 || x.opt.dist == Dist::Hash;
-	v.init(&vs, affine, x.stream.get(), x.app_dropped);
-	const bool verify = x.opt.check == Check::Verify;
-	if (x.opt.worker_path == WorkerPath::Records)
-		return worker_refs(x, ring, vs, v, verify);
-	if (x.opt.worker_path == WorkerPath::Buffers)
-		return worker_buffers(x, wa.index, vs, v, verify);
-	const int meta_off = capture::mbuf_fields().meta_offset;
-	rte_mbuf *pkts[64];
-	unsigned idle = 0;
-	for (;;) {
-		if (x.draining && !x.fwd_done.load(std::memory_order_relaxed)) [[unlikely]]
-			sched_yield();
-		const unsigned n = rte_ring_sc_dequeue_burst(ring, reinterpret_cast<void **>(pkts), 64,
-							    nullptr);
+		const unsigned n = dequeue();
 		if (n == 0) {
 			if (x.workers_stop.load(std::memory_order_acquire) && rte_ring_empty(ring))
 				break;
@@ -583,27 +490,114 @@ int worker_main(void *arg)
 			continue;
 		}
 		idle = 0;
-		uint64_t bytes = 0;
-		if (verify) {
+		handle(n);
+	}
+}
+
+void worker_refs(Ctx &x, rte_ring *ring, VerifyStats &vs, Verifier &v, bool verify)
+{
+	capture::RecordRef refs[64];
+	worker_loop(x, ring,
+		[&] {
+			return rte_ring_sc_dequeue_burst_elem(ring, refs, sizeof(capture::RecordRef), 64,
+							      nullptr);
+		},
+		[&](unsigned n) {
+			uint64_t bytes = 0;
+			if (verify) {
+				for (unsigned i = 0; i < n; i++) {
+					if (i + 2 < n)
+						rte_prefetch0(refs[i + 2].data);
+					const capture::RecordRef &r = refs[i];
+					v.check(r.channel, r.data, r.cap_len);
+					bytes += r.cap_len;
+				}
+			} else {
+				for (unsigned i = 0; i < n; i++) {
+					vs.chan[refs[i].channel].records++;
+					bytes += refs[i].cap_len;
+				}
+			}
+			vs.records.add(n);
+			vs.bytes.add(bytes);
+			x.stream->release_refs(refs, n);
+		});
+}
+
+/* Whole buffers: parse each (read_detached) and send it back. */
+void worker_buffers(Ctx &x, unsigned index, VerifyStats &vs, Verifier &v, bool verify)
+{
+	rte_ring *ring = x.rings[index];
+	rte_ring *back = x.back_rings[index];
+	capture::Buffer *bufs[16];
+	capture::Record recs[64];
+	worker_loop(x, ring,
+		[&] { return rte_ring_sc_dequeue_burst(ring, reinterpret_cast<void **>(bufs), 16, nullptr); },
+		[&](unsigned n) {
+			for (unsigned j = 0; j < n; j++) {
+				uint64_t bytes = 0, records = 0;
+				uint32_t k;
+				while ((k = x.stream->read_detached(bufs[j], recs, 64)) != 0) {
+					for (uint32_t i = 0; i < k; i++) {
+						if (verify)
+							v.check(recs[i].channel, recs[i].data, recs[i].cap_len);
+						bytes += recs[i].cap_len;
+					}
+					if (!verify) /* one buffer, one channel */
+						vs.chan[recs[0].channel].records += k;
+					records += k;
+				}
+				vs.records.add(records);
+				vs.bytes.add(bytes);
+			}
+			/* the ring holds every buffer: this cannot fail */
+			RTE_VERIFY(rte_ring_sp_enqueue_burst(back, reinterpret_cast<void **>(bufs), n,
+							     nullptr) == n);
+		});
+}
+
+void worker_mbufs(Ctx &x, rte_ring *ring, VerifyStats &vs, Verifier &v, bool verify)
+{
+	const int meta_off = capture::mbuf_fields().meta_offset;
+	rte_mbuf *pkts[64];
+	worker_loop(x, ring,
+		[&] { return rte_ring_sc_dequeue_burst(ring, reinterpret_cast<void **>(pkts), 64, nullptr); },
+		[&](unsigned n) {
+			uint64_t bytes = 0;
 			for (unsigned i = 0; i < n; i++) {
-				if (i + 2 < n)
-					rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 2], void *));
 				const rte_mbuf *m = pkts[i];
 				const auto *meta = RTE_MBUF_DYNFIELD(m, meta_off, const capture::MbufMeta *);
-				v.check(meta->channel, rte_pktmbuf_mtod(m, const uint8_t *), m->data_len);
+				if (verify) {
+					if (i + 2 < n)
+						rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 2], void *));
+					v.check(meta->channel, rte_pktmbuf_mtod(m, const uint8_t *), m->data_len);
+				} else {
+					vs.chan[meta->channel].records++;
+				}
 				bytes += m->data_len;
 			}
-		} else {
-			for (unsigned i = 0; i < n; i++) {
-				const rte_mbuf *m = pkts[i];
-				vs.chan[RTE_MBUF_DYNFIELD(m, meta_off, const capture::MbufMeta *)->channel]
-					.records++;
-				bytes += m->data_len;
-			}
-		}
-		vs.records.add(n);
-		vs.bytes.add(bytes);
-		rte_pktmbuf_free_bulk(pkts, n);
+			vs.records.add(n);
+			vs.bytes.add(bytes);
+			rte_pktmbuf_free_bulk(pkts, n);
+		});
+}
+
+} // namespace
+
+int worker_main(void *arg)
+{
+	const WorkerArg wa = *static_cast<WorkerArg *>(arg);
+	Ctx &x = *wa.ctx;
+	rte_ring *ring = x.rings[wa.index];
+	VerifyStats &vs = *x.wstats[wa.index];
+	Verifier v;
+	const bool affine = x.rings.size() == 1 || x.opt.dist == Dist::Hash;
+	v.init(&vs, affine, x.stream.get(), x.app_dropped);
+	const bool verify = x.opt.check == Check::Verify;
+	switch (x.opt.worker_path) {
+	case WorkerPath::Records: worker_refs(x, ring, vs, v, verify); break;
+	case WorkerPath::Buffers: worker_buffers(x, wa.index, vs, v, verify); break;
+	case WorkerPath::Mbufs: worker_mbufs(x, ring, vs, v, verify); break;
 	}
 	return 0;
 }
