@@ -31,12 +31,41 @@ static int payload_good(const uint8_t *p, uint32_t len, uint64_t expect_seq)
 	return 1;
 }
 
+/* A started one-vchan stream of 4 KiB buffers, or NULL (msg says why).
+ * Start is tried three times: an emulated card on a busy machine may miss
+ * the PMD's deadline to answer a channel reset. */
+static struct xcap_capture_stream *open_stream(int16_t dev, uint16_t *vchan, uint32_t nb_buffers,
+					       uint32_t nb_mbufs, const char *name, char *msg,
+					       size_t msg_len)
+{
+	struct xcap_capture_config cfg;
+	struct xcap_capture_stream *s;
+
+	xcap_capture_config_init(&cfg);
+	cfg.dev_id = dev;
+	cfg.vchans = vchan;
+	cfg.nb_vchans = 1;
+	cfg.nb_buffers = nb_buffers;
+	cfg.buffer_size = 4096;
+	cfg.nb_mbufs = nb_mbufs;
+	cfg.name = name;
+	s = xcap_capture_create(&cfg, msg, msg_len);
+	if (s == NULL)
+		return NULL;
+	if (xcap_capture_start(s) != 0 && xcap_capture_start(s) != 0 &&
+	    xcap_capture_start(s) != 0) {
+		snprintf(msg, msg_len, "start failed");
+		xcap_capture_destroy(s);
+		return NULL;
+	}
+	return s;
+}
+
 /* Records path for the first half of the frames, mbuf path for the rest;
  * returns 0 or a negative errno, msg says why. */
 int xcap_c_api_run(int16_t dev, uint16_t vchan, uint64_t frames, struct c_result *r, char *msg,
 		   size_t msg_len)
 {
-	struct xcap_capture_config cfg;
 	struct xcap_capture_stream *s;
 	struct xcap_capture_record recs[32];
 	struct rte_mbuf *pkts[32];
@@ -45,25 +74,9 @@ int xcap_c_api_run(int16_t dev, uint16_t vchan, uint64_t frames, struct c_result
 	uint16_t n, i;
 
 	memset(r, 0, sizeof(*r));
-	xcap_capture_config_init(&cfg);
-	cfg.dev_id = dev;
-	cfg.vchans = &vchan;
-	cfg.nb_vchans = 1;
-	cfg.nb_buffers = 32;
-	cfg.buffer_size = 4096;
-	cfg.nb_mbufs = 1024;
-	cfg.name = "c_api";
-	s = xcap_capture_create(&cfg, msg, msg_len);
+	s = open_stream(dev, &vchan, 32, 1024, "c_api", msg, msg_len);
 	if (s == NULL)
 		return -1;
-	/* tried again: an emulated card on a busy machine may miss the PMD's
-	 * 100 ms to answer a channel reset */
-	if (xcap_capture_start(s) != 0 && xcap_capture_start(s) != 0 &&
-	    xcap_capture_start(s) != 0) {
-		snprintf(msg, msg_len, "start failed");
-		xcap_capture_destroy(s);
-		return -1;
-	}
 	while (next < frames / 2 && spins++ < 200000000ull) {
 		n = xcap_capture_read(s, recs, 32);
 		for (i = 0; i < n; i++, next++)
@@ -106,7 +119,6 @@ int xcap_c_api_run(int16_t dev, uint16_t vchan, uint64_t frames, struct c_result
  * order; returns the number of references that did not check out. */
 int xcap_c_api_refs(int16_t dev, uint16_t vchan, uint64_t frames, char *msg, size_t msg_len)
 {
-	struct xcap_capture_config cfg;
 	struct xcap_capture_stream *s;
 	struct xcap_capture_ref refs[4096];
 	struct xcap_capture_record rec;
@@ -114,20 +126,9 @@ int xcap_c_api_refs(int16_t dev, uint16_t vchan, uint64_t frames, char *msg, siz
 	unsigned held = 0, i;
 	int bad = 0;
 
-	xcap_capture_config_init(&cfg);
-	cfg.dev_id = dev;
-	cfg.vchans = &vchan;
-	cfg.nb_vchans = 1;
-	cfg.nb_buffers = 64;
-	cfg.buffer_size = 4096;
-	cfg.name = "c_refs";
-	s = xcap_capture_create(&cfg, msg, msg_len);
+	s = open_stream(dev, &vchan, 64, 0, "c_refs", msg, msg_len);
 	if (s == NULL)
 		return -1;
-	if (xcap_capture_start(s) != 0 && xcap_capture_start(s) != 0) {
-		xcap_capture_destroy(s);
-		return -1;
-	}
 	while (next < frames && spins++ < 400000000ull) {
 		uint16_t n = xcap_capture_read_refs(s, refs + held, 32);
 		for (i = held; i < held + n; i++, next++) {
@@ -161,7 +162,6 @@ int xcap_c_api_refs(int16_t dev, uint16_t vchan, uint64_t frames, char *msg, siz
  * not check out, or -2 if the counters do not add up. */
 int xcap_c_api_detached(int16_t dev, uint16_t vchan, uint64_t frames, char *msg, size_t msg_len)
 {
-	struct xcap_capture_config cfg;
 	struct xcap_capture_stream *s;
 	struct xcap_capture_buffer *b;
 	struct xcap_capture_record recs[32];
@@ -170,20 +170,9 @@ int xcap_c_api_detached(int16_t dev, uint16_t vchan, uint64_t frames, char *msg,
 	uint32_t n, i;
 	int bad = 0;
 
-	xcap_capture_config_init(&cfg);
-	cfg.dev_id = dev;
-	cfg.vchans = &vchan;
-	cfg.nb_vchans = 1;
-	cfg.nb_buffers = 64;
-	cfg.buffer_size = 4096;
-	cfg.name = "c_detached";
-	s = xcap_capture_create(&cfg, msg, msg_len);
+	s = open_stream(dev, &vchan, 64, 0, "c_detached", msg, msg_len);
 	if (s == NULL)
 		return -1;
-	if (xcap_capture_start(s) != 0) {
-		xcap_capture_destroy(s);
-		return -1;
-	}
 	while (read + dropped < frames && spins++ < 400000000ull) {
 		b = xcap_capture_next_buffer(s);
 		if (b == NULL)
