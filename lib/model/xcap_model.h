@@ -77,22 +77,51 @@ public:
 	uint8_t *translate(uint64_t iova, uint64_t len) const;
 
 	/* A single-threaded translation cache over an Iommu. Not thread-safe:
-	 * one per reading thread; must not outlive its Iommu. */
+	 * one per reading thread; must not outlive its Iommu.
+	 *
+	 * In front of the table sits a small TLB of the last segments hit
+	 * (kTlbEntries, round-robin refill), so that a stream of descriptors
+	 * whose sources and destinations lie in different segments costs one
+	 * generation compare and a few range compares per lookup, not a
+	 * binary search. Every lookup first compares the Iommu's generation:
+	 * when the map changed, the TLB is flushed and the new table taken
+	 * before anything is translated, so a mapping change takes effect at
+	 * the very next lookup, as without the TLB (HW §9). */
 	class Reader {
 	public:
 		explicit Reader(const Iommu &iommu);
 		~Reader();
 		Reader(const Reader &) = delete;
 		Reader &operator=(const Reader &) = delete;
-		uint8_t *translate(uint64_t iova, uint64_t len);
+		uint8_t *translate(uint64_t iova, uint64_t len)
+		{
+			if (iommu_->gen_.load(std::memory_order_acquire) != gen_) [[unlikely]]
+				sync();
+			const uint64_t last = iova + (len ? len - 1 : 0);
+			for (const TlbEntry &e : tlb_)
+				if (iova >= e.first && last <= e.last && last >= iova)
+					return e.va + (iova - e.first);
+			return miss(iova, len);
+		}
 		/* Pick up the current table if it changed; returns its generation. */
 		uint64_t sync();
 
+		static constexpr unsigned kTlbEntries = 4;
+
 	private:
+		struct TlbEntry {
+			uint64_t first = ~uint64_t(0), last = 0; /* empty: matches nothing */
+			uint8_t *va = nullptr;                   /* host address of first */
+		};
+		uint8_t *miss(uint64_t iova, uint64_t len);
+		void flush();
+
 		const Iommu *iommu_;
-		std::shared_ptr<const Table> table_;
 		uint64_t gen_ = 0;
-		size_t last_ = 0; /* index of the last segment hit */
+		TlbEntry tlb_[kTlbEntries];
+		unsigned victim_ = 0;
+		std::shared_ptr<const Table> table_;
+		size_t last_ = 0; /* index of the last segment found in the table */
 	};
 
 private:
