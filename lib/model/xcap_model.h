@@ -40,9 +40,9 @@ namespace xcap::model {
  * Readers never lock on the fast path: a Reader (one per reading thread; the
  * card keeps its own) holds a reference to the table it last saw and compares
  * one atomic generation load per lookup; only when the generation changed
- * does it take the mutex once to pick up the new table. It also caches the
- * last segment it hit, so consecutive descriptors in the same buffer cost two
- * compares. */
+ * does it take the mutex once to pick up the new table. It also keeps the
+ * last few segments it hit (a TLB), so descriptors whose buffers lie in a
+ * handful of segments cost a few compares per address. */
 struct IommuRange {
 	uint64_t iova;
 	uint64_t len;
