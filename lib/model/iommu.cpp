@@ -215,21 +215,21 @@ uint64_t Iommu::Reader::sync()
 
 void Iommu::Reader::flush()
 {
-	for (TlbEntry &e : tlb_)
-		e = TlbEntry{};
+	for (Seg &e : tlb_)
+		e = Seg{};
 	victim_ = 0;
 }
 
-uint8_t *Iommu::Reader::miss(uint64_t iova, uint64_t len)
+const Iommu::Reader::Seg *Iommu::Reader::miss(uint64_t iova, uint64_t len)
 {
 	const IommuRange *s = table_->find_seg(iova, len, last_);
 	if (s == nullptr)
 		return nullptr;
-	TlbEntry &e = tlb_[victim_++ % kTlbEntries];
+	Seg &e = tlb_[victim_++ % kTlbEntries];
 	e.first = s->iova;
 	e.last = s->iova + (s->len - 1);
 	e.va = s->va;
-	return s->va + (iova - s->iova);
+	return &e;
 }
 
 } // namespace xcap::model

@@ -608,6 +608,7 @@ inline void move_small(uint8_t *dst, const uint8_t *src, uint32_t len)
  * completion is written before the card goes idle. */
 uint32_t Card::Impl::copy_fast(Chan &c, uint32_t max)
 {
+	using Seg = Iommu::Reader::Seg;
 	const uint8_t *const ring = c.ring;
 	uint64_t *const cpl = c.cpl;
 	const uint32_t mask = c.mask;
@@ -622,6 +623,23 @@ uint32_t Card::Impl::copy_fast(Chan &c, uint32_t max)
 	uint64_t held[kPerLine];
 	uint32_t nheld = 0;
 	uint32_t k = 0;
+	/* the segments the last source and destination were in (copies of TLB
+	 * entries, dropped when the IOMMU map changes), clipped to the card's
+	 * address width: a hit is reachable */
+	Seg sseg, dseg;
+	auto lookup = [&](Seg &cache, uint64_t iova, uint32_t len) -> uint8_t * {
+		const uint64_t last = iova + (len - 1);
+		if (!cache.holds(iova, last)) [[unlikely]] {
+			if (last < iova || last > addr_limit_last)
+				return nullptr;
+			const Seg *s = reader.segment(iova, len);
+			if (s == nullptr)
+				return nullptr;
+			cache = *s;
+			cache.last = std::min(cache.last, addr_limit_last);
+		}
+		return cache.va + (iova - cache.first);
+	};
 	auto flush = [&] {
 		uint64_t *p = cpl + (uint16_t(h - (nheld - 1)) & mask);
 		for (uint32_t j = 0; j < nheld; j++)
@@ -629,17 +647,22 @@ uint32_t Card::Impl::copy_fast(Chan &c, uint32_t max)
 		nheld = 0;
 	};
 	for (; k < max && !gone(); k++) {
-		hw::Descriptor d;
-		std::memcpy(&d, ring + size_t(h & mask) * sizeof d, sizeof d);
+		const auto *d = reinterpret_cast<const hw::Descriptor *>(ring + size_t(h & mask) * sizeof(hw::Descriptor));
 		if (k + 8 < max) /* the descriptor line 8 ahead, inside the doorbell */
-			__builtin_prefetch(ring + size_t(uint16_t(h + 8) & mask) * sizeof d);
-		const uint32_t len = d.length;
-		if (d.opcode != uint8_t(hw::Opcode::Copy) || ((d.flags & hw::dflag::kFence) && fence) ||
+			__builtin_prefetch(ring + size_t(uint16_t(h + 8) & mask) * sizeof(hw::Descriptor));
+		const uint8_t flags = d->flags;
+		const uint32_t len = d->length;
+		if (d->opcode != uint8_t(hw::Opcode::Copy) || ((flags & hw::dflag::kFence) && fence) ||
 		    len - 1 >= max_len) [[unlikely]] /* len 0, or above MaxXferLen */
 			break;
 		if (!null) {
-			const uint8_t *src = dma(d.src, len);
-			uint8_t *dst = dma(d.dst, len);
+			/* HW §9: a map change takes effect at the next descriptor */
+			if (reader.stale()) [[unlikely]] {
+				reader.sync();
+				sseg = dseg = Seg{};
+			}
+			const uint8_t *src = lookup(sseg, d->src, len);
+			uint8_t *dst = lookup(dseg, d->dst, len);
 			if (!src || !dst) [[unlikely]]
 				break;
 			if (len <= 64)
@@ -648,12 +671,12 @@ uint32_t Card::Impl::copy_fast(Chan &c, uint32_t max)
 				std::memmove(dst, src, len);
 			bytes += len;
 		}
-		held[nheld++] = uint64_t(len) << 32 | uint64_t(d.id) << 16 |
+		held[nheld++] = uint64_t(len) << 32 | uint64_t(d->id) << 16 |
 			uint64_t(hw::completion_phase(h, log2)) << 8 | uint8_t(Status::Successful);
-		if ((h & line_last) == line_last || (d.flags & hw::dflag::kCompletionRequest)) {
+		if ((h & line_last) == line_last || (flags & hw::dflag::kCompletionRequest)) {
 			flush();
 			/* HW §5.3: a CompletionRequest ends the fence scope */
-			if (d.flags & hw::dflag::kCompletionRequest)
+			if (flags & hw::dflag::kCompletionRequest)
 				fence = false;
 		}
 		h++;

@@ -93,32 +93,48 @@ public:
 		~Reader();
 		Reader(const Reader &) = delete;
 		Reader &operator=(const Reader &) = delete;
+		/* A mapped segment: [first, last] at host address va. */
+		struct Seg {
+			uint64_t first = ~uint64_t(0), last = 0; /* empty: matches nothing */
+			uint8_t *va = nullptr;                   /* host address of first */
+			bool holds(uint64_t iova, uint64_t last_byte) const
+			{
+				return iova >= first && last_byte <= this->last && last_byte >= iova;
+			}
+		};
+
 		uint8_t *translate(uint64_t iova, uint64_t len)
 		{
-			if (iommu_->gen_.load(std::memory_order_acquire) != gen_) [[unlikely]]
+			const Seg *s = segment(iova, len);
+			return s ? s->va + (iova - s->first) : nullptr;
+		}
+		/* The segment holding all of [iova, iova+len) (len 0 = 1), or
+		 * nullptr. Valid until the next call on this Reader; callers may
+		 * copy it and reuse the copy while stale() is false. */
+		const Seg *segment(uint64_t iova, uint64_t len)
+		{
+			if (stale()) [[unlikely]]
 				sync();
 			const uint64_t last = iova + (len ? len - 1 : 0);
-			for (const TlbEntry &e : tlb_)
-				if (iova >= e.first && last <= e.last && last >= iova)
-					return e.va + (iova - e.first);
+			for (const Seg &e : tlb_)
+				if (e.holds(iova, last))
+					return &e;
 			return miss(iova, len);
 		}
+		/* The map changed since this Reader last looked. */
+		bool stale() const { return iommu_->gen_.load(std::memory_order_acquire) != gen_; }
 		/* Pick up the current table if it changed; returns its generation. */
 		uint64_t sync();
 
 		static constexpr unsigned kTlbEntries = 4;
 
 	private:
-		struct TlbEntry {
-			uint64_t first = ~uint64_t(0), last = 0; /* empty: matches nothing */
-			uint8_t *va = nullptr;                   /* host address of first */
-		};
-		uint8_t *miss(uint64_t iova, uint64_t len);
+		const Seg *miss(uint64_t iova, uint64_t len);
 		void flush();
 
 		const Iommu *iommu_;
 		uint64_t gen_ = 0;
-		TlbEntry tlb_[kTlbEntries];
+		Seg tlb_[kTlbEntries];
 		unsigned victim_ = 0;
 		std::shared_ptr<const Table> table_;
 		size_t last_ = 0; /* index of the last segment found in the table */
