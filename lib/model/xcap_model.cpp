@@ -754,7 +754,11 @@ size_t Card::Impl::run_copy(Chan &c, uint32_t ctrl)
 	}
 	c.fetch = c.head;
 	c.cnt_dirty = true;
-	c.busy = false;
+	/* Busy stays set while the channel keeps running: the next pass that
+	 * finds no new descriptor clears it (service() does, before calling
+	 * here), so back-to-back batches write Status once, not twice each,
+	 * to the register line the driver's doorbell writes share. */
+	c.busy = c.state == ChannelState::Running && !gone();
 	return done;
 }
 
