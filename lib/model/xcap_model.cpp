@@ -606,6 +606,7 @@ inline void move_small(uint8_t *dst, const uint8_t *src, uint32_t len)
  * returning, so completions stay in ring order, a CompletionRequest's
  * completion is written before the next descriptor starts, and every
  * completion is written before the card goes idle. */
+template <bool Null>
 uint32_t Card::Impl::copy_fast(Chan &c, uint32_t max)
 {
 	using Seg = Iommu::Reader::Seg;
@@ -616,7 +617,6 @@ uint32_t Card::Impl::copy_fast(Chan &c, uint32_t max)
 	constexpr uint32_t kPerLine = 64 / sizeof(hw::Completion);
 	const uint32_t line_last = std::min(kPerLine - 1, mask);
 	const uint32_t max_len = cfg.max_xfer_len;
-	const bool null = cfg.null_engine;
 	bool fence = c.fence;
 	uint16_t h = c.head;
 	uint64_t bytes = 0;
@@ -655,7 +655,7 @@ uint32_t Card::Impl::copy_fast(Chan &c, uint32_t max)
 		if (d->opcode != uint8_t(hw::Opcode::Copy) || ((flags & hw::dflag::kFence) && fence) ||
 		    len - 1 >= max_len) [[unlikely]] /* len 0, or above MaxXferLen */
 			break;
-		if (!null) {
+		if constexpr (!Null) {
 			/* HW §9: a map change takes effect at the next descriptor */
 			if (reader.stale()) [[unlikely]] {
 				reader.sync();
@@ -722,7 +722,7 @@ size_t Card::Impl::run_copy(Chan &c, uint32_t ctrl)
 	uint32_t done = 0;
 	while (done < n && !gone()) {
 		if (fast) {
-			done += copy_fast(c, n - done);
+			done += cfg.null_engine ? copy_fast<true>(c, n - done) : copy_fast<false>(c, n - done);
 			if (done == n || gone())
 				break;
 		}
