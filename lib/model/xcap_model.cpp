@@ -642,14 +642,17 @@ uint32_t Card::Impl::copy_fast(Chan &c, uint32_t max)
 	};
 	auto flush = [&] {
 		uint64_t *p = cpl + (uint16_t(h - (nheld - 1)) & mask);
-		for (uint32_t j = 0; j < nheld; j++)
-			std::atomic_ref<uint64_t>(p[j]).store(held[j], std::memory_order_release);
+		if (nheld == kPerLine) { /* the common case: a whole line */
+			for (uint32_t j = 0; j < kPerLine; j++)
+				std::atomic_ref<uint64_t>(p[j]).store(held[j], std::memory_order_release);
+		} else {
+			for (uint32_t j = 0; j < nheld; j++)
+				std::atomic_ref<uint64_t>(p[j]).store(held[j], std::memory_order_release);
+		}
 		nheld = 0;
 	};
 	for (; k < max && !gone(); k++) {
 		const auto *d = reinterpret_cast<const hw::Descriptor *>(ring + size_t(h & mask) * sizeof(hw::Descriptor));
-		if (k + 8 < max) /* the descriptor line 8 ahead, inside the doorbell */
-			__builtin_prefetch(ring + size_t(uint16_t(h + 8) & mask) * sizeof(hw::Descriptor));
 		const uint8_t flags = d->flags;
 		const uint32_t len = d->length;
 		if (d->opcode != uint8_t(hw::Opcode::Copy) || ((flags & hw::dflag::kFence) && fence) ||
