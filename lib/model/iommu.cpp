@@ -23,8 +23,9 @@ struct Iommu::Table {
 	std::vector<IommuRange> segs; /* sorted, disjoint, IOVA+VA-contiguous runs */
 	uint64_t gen = 0;
 
-	/* hint: index of the segment that hit last time; updated on a hit. */
-	uint8_t *find(uint64_t iova, uint64_t len, size_t &hint) const
+	/* The segment holding all of [iova, iova+len), or nullptr.
+	 * hint: index of the segment that hit last time; updated on a hit. */
+	const IommuRange *find_seg(uint64_t iova, uint64_t len, size_t &hint) const
 	{
 		if (len == 0)
 			len = 1;
@@ -34,7 +35,7 @@ struct Iommu::Table {
 		if (hint < segs.size()) {
 			const IommuRange &s = segs[hint];
 			if (iova >= s.iova && last <= s.iova + (s.len - 1))
-				return s.va + (iova - s.iova);
+				return &s;
 		}
 		auto it = std::upper_bound(segs.begin(), segs.end(), iova,
 			[](uint64_t a, const IommuRange &r) { return a < r.iova; });
@@ -44,7 +45,12 @@ struct Iommu::Table {
 		if (last > it->iova + (it->len - 1))
 			return nullptr;
 		hint = size_t(it - segs.begin());
-		return it->va + (iova - it->iova);
+		return &*it;
+	}
+	uint8_t *find(uint64_t iova, uint64_t len, size_t &hint) const
+	{
+		const IommuRange *s = find_seg(iova, len, hint);
+		return s ? s->va + (iova - s->iova) : nullptr;
 	}
 };
 
@@ -202,15 +208,28 @@ uint64_t Iommu::Reader::sync()
 		table_ = iommu_->snapshot();
 		gen_ = table_->gen;
 		last_ = 0;
+		flush();
 	}
 	return gen_;
 }
 
-uint8_t *Iommu::Reader::translate(uint64_t iova, uint64_t len)
+void Iommu::Reader::flush()
 {
-	if (iommu_->gen_.load(std::memory_order_acquire) != gen_)
-		sync();
-	return table_->find(iova, len, last_);
+	for (Seg &e : tlb_)
+		e = Seg{};
+	victim_ = 0;
+}
+
+const Iommu::Reader::Seg *Iommu::Reader::miss(uint64_t iova, uint64_t len)
+{
+	const IommuRange *s = table_->find_seg(iova, len, last_);
+	if (s == nullptr)
+		return nullptr;
+	Seg &e = tlb_[victim_++ % kTlbEntries];
+	e.first = s->iova;
+	e.last = s->iova + (s->len - 1);
+	e.va = s->va;
+	return &e;
 }
 
 } // namespace xcap::model

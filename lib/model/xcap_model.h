@@ -40,9 +40,9 @@ namespace xcap::model {
  * Readers never lock on the fast path: a Reader (one per reading thread; the
  * card keeps its own) holds a reference to the table it last saw and compares
  * one atomic generation load per lookup; only when the generation changed
- * does it take the mutex once to pick up the new table. It also caches the
- * last segment it hit, so consecutive descriptors in the same buffer cost two
- * compares. */
+ * does it take the mutex once to pick up the new table. It also keeps the
+ * last few segments it hit (a TLB), so descriptors whose buffers lie in a
+ * handful of segments cost a few compares per address. */
 struct IommuRange {
 	uint64_t iova;
 	uint64_t len;
@@ -77,22 +77,67 @@ public:
 	uint8_t *translate(uint64_t iova, uint64_t len) const;
 
 	/* A single-threaded translation cache over an Iommu. Not thread-safe:
-	 * one per reading thread; must not outlive its Iommu. */
+	 * one per reading thread; must not outlive its Iommu.
+	 *
+	 * In front of the table sits a small TLB of the last segments hit
+	 * (kTlbEntries, round-robin refill), so that a stream of descriptors
+	 * whose sources and destinations lie in different segments costs one
+	 * generation compare and a few range compares per lookup, not a
+	 * binary search. Every lookup first compares the Iommu's generation:
+	 * when the map changed, the TLB is flushed and the new table taken
+	 * before anything is translated, so a mapping change takes effect at
+	 * the very next lookup, as without the TLB (HW §9). */
 	class Reader {
 	public:
 		explicit Reader(const Iommu &iommu);
 		~Reader();
 		Reader(const Reader &) = delete;
 		Reader &operator=(const Reader &) = delete;
-		uint8_t *translate(uint64_t iova, uint64_t len);
+		/* A mapped segment: [first, last] at host address va. */
+		struct Seg {
+			uint64_t first = ~uint64_t(0), last = 0; /* empty: matches nothing */
+			uint8_t *va = nullptr;                   /* host address of first */
+			bool holds(uint64_t iova, uint64_t last_byte) const
+			{
+				return iova >= first && last_byte <= this->last && last_byte >= iova;
+			}
+		};
+
+		uint8_t *translate(uint64_t iova, uint64_t len)
+		{
+			const Seg *s = segment(iova, len);
+			return s ? s->va + (iova - s->first) : nullptr;
+		}
+		/* The segment holding all of [iova, iova+len) (len 0 = 1), or
+		 * nullptr. Valid until the next call on this Reader; callers may
+		 * copy it and reuse the copy while stale() is false. */
+		const Seg *segment(uint64_t iova, uint64_t len)
+		{
+			if (stale()) [[unlikely]]
+				sync();
+			const uint64_t last = iova + (len ? len - 1 : 0);
+			for (const Seg &e : tlb_)
+				if (e.holds(iova, last))
+					return &e;
+			return miss(iova, len);
+		}
+		/* The map changed since this Reader last looked. */
+		bool stale() const { return iommu_->gen_.load(std::memory_order_acquire) != gen_; }
 		/* Pick up the current table if it changed; returns its generation. */
 		uint64_t sync();
 
+		static constexpr unsigned kTlbEntries = 4;
+
 	private:
+		const Seg *miss(uint64_t iova, uint64_t len);
+		void flush();
+
 		const Iommu *iommu_;
-		std::shared_ptr<const Table> table_;
 		uint64_t gen_ = 0;
-		size_t last_ = 0; /* index of the last segment hit */
+		Seg tlb_[kTlbEntries];
+		unsigned victim_ = 0;
+		std::shared_ptr<const Table> table_;
+		size_t last_ = 0; /* index of the last segment found in the table */
 	};
 
 private:

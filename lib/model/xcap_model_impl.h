@@ -256,6 +256,7 @@ struct Card::Impl {
 	void clear_latch(Chan &c);
 	bool check_ptrs(Chan &c);
 	size_t run_copy(Chan &c, uint32_t ctrl);
+	template <bool Null> uint32_t copy_fast(Chan &c, uint32_t max);
 	bool fenced_or_faulted(Chan &c, const hw::Descriptor &d, Outcome &o);
 	Outcome exec(Chan &c, const hw::Descriptor &d);
 	Outcome exec_copy_sg(Chan &c, const hw::Descriptor &d);

@@ -194,6 +194,50 @@ TEST(Iommu, ReaderCachesAndSeesUpdates)
 	EXPECT_NE(other.generation(), io.generation());
 }
 
+/* The Reader's TLB (a few recently hit segments): more live segments than
+ * entries, ranges that leave a cached segment, wrapping ranges, and map
+ * changes that must be seen at the very next lookup (HW §9). */
+TEST(Iommu, ReaderTlbStaysExact)
+{
+	Pages m;
+	Iommu io;
+	constexpr unsigned kSegs = Iommu::Reader::kTlbEntries + 3;
+	for (unsigned i = 0; i < kSegs; i++) /* IOVA gaps: one segment each */
+		ASSERT_EQ(io.map(0x100000 + i * 0x10000, 0x1000, m.at(i * 0x2000)), 0);
+	Iommu::Reader r(io);
+	for (int round = 0; round < 3; round++)
+		for (unsigned i = 0; i < kSegs; i++) {
+			const uint64_t base = 0x100000 + i * 0x10000;
+			EXPECT_EQ(r.translate(base + 0x10, 8), m.at(i * 0x2000 + 0x10));
+			EXPECT_EQ(r.translate(base, 0x1000), m.at(i * 0x2000));
+			EXPECT_EQ(r.translate(base + 0xff8, 16), nullptr) << "runs off segment " << i;
+			EXPECT_EQ(r.translate(base - 8, 16), nullptr) << "starts before segment " << i;
+			EXPECT_EQ(r.translate(base + 0xfff, 0), m.at(i * 0x2000 + 0xfff)); /* len 0 = 1 */
+		}
+	EXPECT_EQ(r.translate(~uint64_t(0) - 3, 16), nullptr); /* wraps */
+	/* a cached segment unmapped: the next lookup misses */
+	EXPECT_EQ(r.translate(0x100010, 8), m.at(0x10));
+	ASSERT_EQ(io.unmap(0x100000, 0x1000), 0);
+	EXPECT_EQ(r.translate(0x100010, 8), nullptr);
+	/* a cached segment that grows (an adjacent, VA-contiguous mapping
+	 * merges into it): ranges across the join translate right away */
+	EXPECT_EQ(r.translate(0x110010, 8), m.at(0x2010));
+	EXPECT_EQ(r.translate(0x110ff8, 16), nullptr);
+	ASSERT_EQ(io.map(0x111000, 0x1000, m.at(0x3000)), 0);
+	EXPECT_EQ(r.translate(0x110ff8, 16), m.at(0x2ff8));
+	/* ... and splits again */
+	ASSERT_EQ(io.unmap(0x111000, 0x1000), 0);
+	EXPECT_EQ(r.translate(0x110ff8, 16), nullptr);
+	EXPECT_EQ(r.translate(0x110ff0, 16), m.at(0x2ff0));
+	/* remapped elsewhere: the new VA, not the cached one */
+	ASSERT_EQ(io.unmap(0x110000, 0x1000), 0);
+	ASSERT_EQ(io.map(0x110000, 0x1000, m.at(0x80000)), 0);
+	EXPECT_EQ(r.translate(0x110010, 8), m.at(0x80010));
+	io.clear();
+	for (unsigned i = 0; i < kSegs; i++)
+		EXPECT_EQ(r.translate(0x100000 + i * 0x10000 + 0x10, 8), nullptr);
+}
+
 TEST(Iommu, ConcurrentUpdatesAndReaders)
 {
 	Pages m;

@@ -661,6 +661,123 @@ TEST(ModelRing, SixteenBitIndexWrap)
 	EXPECT_EQ(h.counter(0, ch::kCntDescLo), done);
 }
 
+/* Rings smaller than a completion cache line (8 entries): the card may hold
+ * completions until the end of a line, but never past the end of the ring. */
+TEST(ModelRing, TinyRingsWrap)
+{
+	for (unsigned log2 : {1u, 2u, 3u}) {
+		Harness h;
+		Ring r = h.open(0, log2);
+		const unsigned n = 50, sz = r.size();
+		const uint64_t s = h.alloc(n * 64), d = h.alloc(n * 64);
+		fill_bytes(h.host(s), n * 64, uint8_t(log2));
+		unsigned posted = 0;
+		while (posted < n) {
+			const unsigned batch = std::min(sz, n - posted);
+			for (unsigned i = 0; i < batch; i++, posted++)
+				h.post(r, make_desc(Opcode::Copy, s + posted * 64, d + posted * 64, 64));
+			h.doorbell(r);
+			h.run();
+			while (r.cons < posted) {
+				const uint16_t i = r.cons;
+				auto c = h.next(r);
+				ASSERT_EQ(st(c), S(Status::Successful)) << "log2 " << log2 << " index " << i;
+				ASSERT_EQ(c.id, i);
+				ASSERT_EQ(c.result, 64u);
+			}
+			EXPECT_FALSE(h.ready(r, r.cons));
+		}
+		EXPECT_EQ(std::memcmp(h.host(s), h.host(d), n * 64), 0) << "log2 " << log2;
+		EXPECT_EQ(h.counter(0, ch::kCntDescLo), n);
+		EXPECT_EQ(h.crd(0, ch::kHwHead), n);
+	}
+}
+
+/* HW §9: a mapping change takes effect at the next descriptor, also for the
+ * buffers the card's translation cache holds. */
+TEST(ModelChannel, IommuUnmapOfCachedBufferFaultsNextCopy)
+{
+	Harness h(CardConfig{}, 1 << 20);
+	AlignedBuf extra(8192);
+	const uint64_t x = 0x4000'0000; /* a segment of its own */
+	ASSERT_EQ(h.iommu().map(x, 8192, extra.p), 0);
+	Ring r = h.open(0, 5);
+	const uint64_t d = h.alloc(4096);
+	fill_bytes(extra.p, 8192, 0x5a);
+	for (int i = 0; i < 4; i++)
+		h.post(r, make_desc(Opcode::Copy, x + i * 64, d + i * 64, 64));
+	h.doorbell(r);
+	h.run();
+	for (int i = 0; i < 4; i++)
+		EXPECT_EQ(st(h.next(r)), S(Status::Successful));
+	ASSERT_EQ(h.iommu().unmap(x, 8192), 0);
+	h.post(r, make_desc(Opcode::Copy, x + 256, d + 256, 64));
+	h.post(r, make_desc(Opcode::Copy, d, x, 64));
+	h.doorbell(r);
+	h.run();
+	EXPECT_EQ(st(h.next(r)), S(Status::InvalidSrcAddr));
+	EXPECT_EQ(st(h.next(r)), S(Status::InvalidDstAddr));
+	EXPECT_EQ(h.err_addr(0), x + 256);
+	/* mapped again, at another host address: copies come from there */
+	AlignedBuf other(8192);
+	fill_bytes(other.p, 8192, 0x11);
+	ASSERT_EQ(h.iommu().map(x, 8192, other.p), 0);
+	h.post(r, make_desc(Opcode::Copy, x + 512, d + 512, 64));
+	h.doorbell(r);
+	h.run();
+	EXPECT_EQ(st(h.next(r)), S(Status::Successful));
+	EXPECT_EQ(std::memcmp(h.host(d + 512), other.p + 512, 64), 0);
+}
+
+/* The fast path and the general one interleave within a batch: faults,
+ * fences and odd opcodes among plain copies, in ring order. */
+TEST(ModelErrors, MixedBatchKeepsOrderAndFence)
+{
+	Harness h;
+	Ring r = h.open(0, 6);
+	const uint64_t s = h.alloc(64 * 64), d = h.alloc(64 * 64);
+	fill_bytes(h.host(s), 64 * 64, 0x77);
+	std::vector<uint8_t> want;
+	for (unsigned i = 0; i < 40; i++) {
+		uint64_t src = s + i * 64;
+		uint8_t flags = 0;
+		uint8_t expect = S(Status::Successful);
+		if (i == 5 || i == 17) {
+			src = 0x7'0000'0000ull; /* unmapped */
+			expect = S(Status::InvalidSrcAddr);
+		} else if (i == 6 || i == 19) {
+			flags = hw::dflag::kFence; /* after a failure in its batch */
+			expect = S(Status::NotAttempted);
+		} else if (i == 7) {
+			flags = hw::dflag::kCompletionRequest; /* ends the fence scope */
+		} else if (i == 9) {
+			flags = hw::dflag::kFence; /* new scope: runs */
+		}
+		auto x = make_desc(i == 12 ? Opcode::Nop : Opcode::Copy, src, d + i * 64, i == 12 ? 0 : 64, flags);
+		if (i == 30)
+			x.length = 0;
+		if (i == 30)
+			expect = S(Status::InvalidLength);
+		want.push_back(expect);
+		h.post(r, x);
+	}
+	h.doorbell(r);
+	h.run();
+	for (unsigned i = 0; i < 40; i++) {
+		auto c = h.next(r);
+		EXPECT_EQ(st(c), want[i]) << "index " << i;
+		EXPECT_EQ(c.id, i);
+		if (want[i] == S(Status::Successful) && i != 12) {
+			EXPECT_EQ(c.result, 64u);
+			EXPECT_EQ(std::memcmp(h.host(s + i * 64), h.host(d + i * 64), 64), 0) << i;
+		}
+	}
+	EXPECT_FALSE(h.ready(r, r.cons));
+	EXPECT_EQ(h.counter(0, ch::kCntDescLo), 40u);
+	EXPECT_EQ(h.counter(0, ch::kCntErrLo), 5u);
+	EXPECT_EQ(h.counter(0, ch::kCntBytesLo), 34u * 64);
+}
+
 TEST(ModelRing, FullRingInOneDoorbell)
 {
 	Harness h;
