@@ -1183,7 +1183,9 @@ uint16_t Stream::Impl::read_refs(RecordRef *out, uint16_t n)
 
 bool Stream::Impl::drained() const
 {
-	return !started && posted_total() == 0 && done_count == 0 && consumer_bufs == 0 &&
+	/* a card that is gone gives nothing back: its posted buffers are not
+	 * waited for (they stay with it, never reused) */
+	return !started && (posted_total() == 0 || gone) && done_count == 0 && consumer_bufs == 0 &&
 	       (rd_cur == nullptr || rd_cur->parser.done()) && mb_cur == nullptr;
 }
 
