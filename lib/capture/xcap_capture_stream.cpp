@@ -218,6 +218,7 @@ struct Stream::Impl {
 	bool stop_requested = false;
 	bool gone = false;          /* the card read all-ones: nothing more from it */
 	bool restarting = false;    /* restart() runs: no health checks */
+	uint64_t restart_retry = 0; /* TSC when to try a restart that failed again */
 	uint64_t health_cycles = 0; /* kHealthCheckMs in TSC cycles */
 	std::chrono::steady_clock::time_point stop_deadline;
 	std::string name;
@@ -581,6 +582,7 @@ int Stream::Impl::start()
 		v.ep_records = v.ep_lost_nb = v.ep_lost_ovr = 0;
 	}
 	gone = false;
+	restart_retry = 0;
 	stop_requested = false;
 	started = true;
 	repost();
@@ -895,12 +897,16 @@ int Stream::Impl::restart()
 	bump(c.channel_restarts, 1);
 	restarting = false;
 	if (rc != 0) {
-		fprintf(stderr, "xcap capture %s: restarting the device failed: %s; the stream "
-			"stops\n", name.c_str(), rte_strerror(-rc));
-		started = false;
-		stop_requested = false;
+		/* e.g. a channel that does not come out of reset in time: nothing
+		 * is posted until a later attempt (every 100 ms) works */
+		fprintf(stderr, "xcap capture %s: restarting the device failed: %s; trying again "
+			"in 100 ms\n", name.c_str(), rte_strerror(-rc));
+		for (auto &v : vch)
+			v.failed = true;
+		restart_retry = rte_get_tsc_cycles() + health_cycles * 5;
 		return rc;
 	}
+	restart_retry = 0;
 	repost();
 	return 0;
 }
@@ -944,6 +950,10 @@ int Stream::Impl::poll()
 {
 	recycle();
 	const unsigned n = collect();
+	if (restart_retry != 0 && started && !gone) [[unlikely]] {
+		if (rte_get_tsc_cycles() >= restart_retry)
+			restart();
+	}
 	repost();
 	if (stop_requested) [[unlikely]] {
 		if (!cfg.manage_device || ready_to_stop() ||

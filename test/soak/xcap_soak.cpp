@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -74,6 +75,7 @@ struct Shared {
 	std::atomic<const capture::Stream *> stream{nullptr};
 	std::atomic<bool> quit{false};
 	std::atomic<uint64_t> main_beat{0}, worker_beat{0};
+	std::atomic<int> worker_phase{0}; /* where the worker is, for the watchdog's message */
 	std::atomic<uint64_t> in_flight{0};  /* refs enqueued, not yet released */
 	/* worker results, per incarnation (reset by main while the worker idles) */
 	std::array<ChanCheck, kChannels> chk{};
@@ -122,6 +124,7 @@ int worker_main(void *)
 	capture::RecordRef refs[kBurst];
 	while (!g.quit.load(std::memory_order_acquire)) {
 		beat(g.worker_beat);
+		g.worker_phase.store(1, std::memory_order_relaxed);
 		const unsigned n = rte_ring_sc_dequeue_burst_elem(g.ring, refs, sizeof(refs[0]),
 								  kBurst, nullptr);
 		if (n == 0) {
@@ -129,8 +132,10 @@ int worker_main(void *)
 			std::this_thread::sleep_for(std::chrono::microseconds(20));
 			continue;
 		}
+		g.worker_phase.store(2, std::memory_order_relaxed);
 		for (unsigned i = 0; i < n; i++)
 			verify(refs[i]);
+		g.worker_phase.store(3, std::memory_order_relaxed);
 		g.stream.load(std::memory_order_acquire)->release_refs(refs, n);
 		g.in_flight.fetch_sub(n, std::memory_order_release);
 	}
@@ -138,13 +143,30 @@ int worker_main(void *)
 }
 
 /* ---- watchdog ------------------------------------------------------------ */
+/* The whole process (or the VM it runs in) can be frozen for seconds by the
+ * host: the watchdog itself then oversleeps. That is not a hang of a loop,
+ * so a long oversleep restarts the clocks (and is reported in the summary). */
+std::atomic<uint64_t> g_pauses{0}, g_longest_pause_ms{0};
+
 void watchdog()
 {
 	uint64_t m = ~0ull, w = ~0ull;
 	auto m_at = Clock::now(), w_at = Clock::now();
+	auto last = Clock::now();
 	while (!g.quit.load(std::memory_order_acquire)) {
 		std::this_thread::sleep_for(std::chrono::milliseconds(200));
 		const auto now = Clock::now();
+		const auto slept = now - last;
+		last = now;
+		if (slept > std::chrono::seconds(1)) {
+			const uint64_t ms = uint64_t(
+				std::chrono::duration_cast<std::chrono::milliseconds>(slept).count());
+			g_pauses.fetch_add(1);
+			if (ms > g_longest_pause_ms.load())
+				g_longest_pause_ms.store(ms);
+			m_at = w_at = now;
+			continue;
+		}
 		const uint64_t mb = g.main_beat.load(std::memory_order_relaxed);
 		const uint64_t wb = g.worker_beat.load(std::memory_order_relaxed);
 		if (mb != m) {
@@ -162,7 +184,9 @@ void watchdog()
 			who = "the worker lcore";
 		if (who != nullptr) {
 			fprintf(stderr, "\nxcap-soak: WATCHDOG: %s made no progress for %u s: the "
-				"process hung; aborting the run (FAILED)\n", who, kWatchdogSec);
+				"process hung; aborting the run (FAILED) [worker phase %d, ring %u, "
+				"in flight %" PRIu64 "]\n", who, kWatchdogSec,
+				g.worker_phase.load(), rte_ring_count(g.ring), g.in_flight.load());
 			fflush(stderr);
 			fflush(stdout);
 			_exit(3);
@@ -286,6 +310,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	const auto t0 = Clock::now();
+	auto ms_now_fn = [t0] {
+		return uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0)
+					.count());
+	};
 	model::FaultScheduler::Options so;
 	so.seed = o.seed;
 	model::FaultScheduler sched(so);
@@ -300,14 +329,35 @@ int main(int argc, char **argv)
 #endif
 	uint64_t rss_min = 0, rss_max = 0, rss_first = 0, rss_samples = 0;
 
+	/* The fault scheduler runs on its own thread, every millisecond: faults
+	 * come and go whatever the capture loop is doing (e.g. a stall ends
+	 * while the stream waits in rte_dma_stop). */
+	std::mutex sched_mu;
+	model::Card *sched_card = nullptr;
+	std::atomic<bool> vanish_done{false};
+	std::thread faults([&] {
+		while (!g.quit.load(std::memory_order_acquire)) {
+			{
+				std::lock_guard<std::mutex> lk(sched_mu);
+				const uint64_t now = ms_now_fn();
+				if (sched_card != nullptr) {
+					sched.tick(now);
+					if (sched.vanish_due(now)) {
+						sched.detach();
+						sched_card->vanish();
+						sched.vanished();
+						sched_card = nullptr;
+						vanish_done.store(true, std::memory_order_release);
+					}
+				}
+			}
+			std::this_thread::sleep_for(std::chrono::milliseconds(1));
+		}
+	});
 	std::thread wd(watchdog);
 	rte_eal_remote_launch(worker_main, nullptr, worker);
 
-	const auto t0 = Clock::now();
-	auto ms_now = [&] {
-		return uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0)
-					.count());
-	};
+	auto ms_now = ms_now_fn;
 	std::vector<Incarnation> incs;
 	bool setup_failed = false;
 	uint64_t next_rss = warmup_ms, next_status = 10000;
@@ -340,7 +390,12 @@ int main(int argc, char **argv)
 		for (auto &c : g.chk)
 			c = ChanCheck{};
 		g.stream.store(s.get(), std::memory_order_release);
-		sched.attach(card, /*hw channel of capture vchan 0*/ 0, I.halt_mode);
+		vanish_done.store(false);
+		{
+			std::lock_guard<std::mutex> lk(sched_mu);
+			sched.attach(card, /*hw channel of capture vchan 0*/ 0, I.halt_mode);
+			sched_card = card;
+		}
 		printf("[%6.1f s] card incarnation %d: dmadev %d, halt_on_error=%d\n", ms_now() / 1e3,
 		       inc, dev, I.halt_mode ? 1 : 0);
 		fflush(stdout);
@@ -367,7 +422,6 @@ int main(int argc, char **argv)
 			beat(g.main_beat);
 			const unsigned n = forward();
 			const uint64_t now = ms_now();
-			sched.tick(now);
 			if (now >= next_rss) {
 				const uint64_t r = rss_bytes();
 				if (rss_samples++ == 0)
@@ -386,19 +440,22 @@ int main(int argc, char **argv)
 				fflush(stdout);
 				next_status += 10000;
 			}
-			if (sched.vanish_due(now)) {
+			if (vanish_done.load(std::memory_order_acquire)) {
 				vanish_now = true;
 				break;
 			}
 			if (n == 0)
 				std::this_thread::sleep_for(std::chrono::microseconds(20));
 		}
-		sched.detach();
+		{
+			std::lock_guard<std::mutex> lk(sched_mu);
+			if (sched_card != nullptr)
+				sched.detach();
+			sched_card = nullptr;
+		}
 		if (vanish_now) {
-			printf("[%6.1f s] the card vanishes (surprise removal)\n", ms_now() / 1e3);
+			printf("[%6.1f s] the card vanished (surprise removal)\n", ms_now() / 1e3);
 			fflush(stdout);
-			card->vanish();
-			sched.vanished();
 			I.vanished = true;
 			/* the stream finds out by itself (the vchan goes quiet, its
 			 * status reads all-ones) */
@@ -447,6 +504,7 @@ int main(int argc, char **argv)
 	}
 	g.quit.store(true, std::memory_order_release);
 	rte_eal_wait_lcore(worker);
+	faults.join();
 	wd.join();
 	const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
 
@@ -573,7 +631,9 @@ int main(int argc, char **argv)
 	       warmup_ms / 1e3, rss_samples, rss_first / 1048576.0, rss_min / 1048576.0,
 	       rss_max / 1048576.0, (rss_max - rss_min) / 1048576.0, rss_tolerance / 1048576.0,
 	       rss_samples < 2 ? "TOO FEW SAMPLES" : rss_ok ? "OK" : "GREW");
-	printf("  watchdog (%u s): no stall\n", kWatchdogSec);
+	printf("  watchdog (%u s): no stall; the process was frozen from outside %" PRIu64
+	       " times (longest %.1f s; not counted as a hang)\n", kWatchdogSec, g_pauses.load(),
+	       g_longest_pause_ms.load() / 1e3);
 	if (o.vanish && inj[size_t(model::FaultScheduler::Kind::Vanish)] == 0 && o.seconds >= 4) {
 		printf("  the vanish was planned but did not happen  FAILED\n");
 		ok = false;
