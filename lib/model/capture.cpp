@@ -199,6 +199,15 @@ void Card::Impl::cap_disable(Chan &c)
 	for (size_t i = 0; i < k.q_count; i++)
 		k.q[(k.q_head + i) & (k.q.size() - 1)].halts = false;
 	c.halt_pending = false;
+	/* HW §8.3: loss not reported yet and no buffer open, but buffers posted
+	 * the card has not fetched yet (the doorbell came just before the
+	 * disable): fetch them now, the first carries the loss. */
+	if (k.q_count == 0 && (k.lost_nb_since > 0 || k.lost_ovr_since > 0) &&
+	    uint16_t(bar.ld(c.rb + ch::kDoorbell)) != c.fetch) {
+		cap_fetch(c, 0);
+		if (c.state == ChannelState::Failed)
+			return;
+	}
 	CaptureEntry *e = k.front();
 	/* HW §8.4: the open buffer completes if it holds records, or if frames
 	 * were lost since the last completed buffer, so that the loss reaches the
