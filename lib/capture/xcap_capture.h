@@ -145,8 +145,8 @@ void xcap_capture_destroy(struct xcap_capture_stream *s);
 int xcap_capture_start(struct xcap_capture_stream *s);
 /* Stop the card (manage_device): it completes the buffer it is filling and
  * hands back the unused ones; the filled ones stay readable. A channel that
- * went without a posted buffer is stopped only after it completed one more
- * (at most 500 ms later), whose header reports the frames it lost meanwhile.
+ * has no buffer posted is stopped only once it has one again (at most 500 ms
+ * later), whose header reports the frames it lost meanwhile (HW §8.3).
  * Then the card's counters are read (rte_pmd_xcap_capture_counters, if the
  * PMD is linked in) and whatever no header reported is counted by cause, so
  * the counters account for every record the card saw. 0 or -errno. */

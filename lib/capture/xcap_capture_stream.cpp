@@ -178,10 +178,6 @@ struct Vch {
 	std::vector<Buffer *> posted;   /* in posting order, ring of nb_desc */
 	uint32_t head = 0, count = 0;   /* oldest posted, how many */
 	uint64_t expect_seq = 0;        /* next CaptureBufferHeader::sequence */
-	/* The card may have had no buffer (and lost frames) since the last
-	 * buffer we collected: its loss is reported only in the header of the
-	 * next buffer it completes. */
-	bool starved = true;
 	/* health (HW §3.5, §7.4) */
 	uint64_t idle_since = 0;        /* TSC of the first empty poll, 0 = busy */
 	unsigned halted_checks = 0;
@@ -259,17 +255,21 @@ struct Stream::Impl {
 	int stop();
 	void request_stop();
 	int finish_stop();
-	/* Every loss the card counted reached a header, or will at the disable:
-	 * each channel that went without a posted buffer has completed one
-	 * since it got buffers again, and still has buffers posted, which the
-	 * card has most likely fetched by now; at the disable it completes the
-	 * one it fills, with the loss since the last header (HW §8.3). (Only
-	 * likely: the host cannot see which posted buffers the card fetched,
-	 * and it aborts unfetched ones without a header.) */
+	/* Every loss the card counted will reach a header at the disable: each
+	 * channel has buffers posted, checked right after collecting and
+	 * reposting (microseconds before the disable, far less than the card
+	 * needs to fill them all). At the disable the card completes the one it
+	 * fills, or fetches a posted one, with the loss since the last header
+	 * (HW §8.3). Checked only then, never after a sleep: while stop()
+	 * blocks nobody consumes, completed buffers pile up, and a channel that
+	 * had buffers a moment ago may have none after a sleep (the flaky
+	 * Accounting.StopWhileTheConsumerHoldsEverything). A card that still
+	 * loses the race (or predates the fetch-at-disable rule) is settled
+	 * from its counters (reconcile()). */
 	bool ready_to_stop() const
 	{
 		for (const auto &v : vch)
-			if (v.starved || v.count == 0)
+			if (v.count == 0 && !v.failed)
 				return false;
 		return true;
 	}
@@ -575,7 +575,6 @@ int Stream::Impl::start()
 	for (auto &v : vch) {
 		v.head = v.count = 0;
 		v.expect_seq = 0;
-		v.starved = true; /* frames come before our first buffer */
 		v.idle_since = 0;
 		v.halted_checks = 0;
 		v.failed = false;
@@ -656,10 +655,12 @@ int Stream::Impl::stop()
 		return 0;
 	request_stop();
 	if (cfg.manage_device) {
-		while (!ready_to_stop() && !gone && std::chrono::steady_clock::now() < stop_deadline) {
+		while (!gone && std::chrono::steady_clock::now() < stop_deadline) {
 			recycle();
 			collect();
 			repost();
+			if (ready_to_stop())
+				break; /* now, not after the sleep */
 			std::this_thread::sleep_for(std::chrono::microseconds(20));
 		}
 	}
@@ -699,7 +700,6 @@ void Stream::Impl::complete(Vch &v, uint16_t chan, Buffer *b, rte_dma_status_cod
 		return;
 	}
 	bump(c.buffers_completed, 1);
-	v.starved = false; /* its header reports the loss up to now */
 	const hw::CaptureBufferHeader &h = b->parser.header();
 	if (h.sequence != v.expect_seq)
 		bump(c.buffer_seq_errors, 1);
@@ -745,9 +745,7 @@ unsigned Stream::Impl::collect()
 			if (n < want)
 				break;
 		}
-		if (v.count == 0 && started) [[unlikely]]
-			v.starved = true;
-		else if (v.count != 0 && started && !v.failed && !gone && !restarting)
+		if (v.count != 0 && started && !v.failed && !gone && !restarting)
 			check_health(v, ci);
 	}
 	return found;
@@ -889,7 +887,6 @@ int Stream::Impl::restart()
 		reclaim_posted(v);
 		v.head = 0;
 		v.expect_seq = 0;
-		v.starved = true;
 		v.idle_since = 0;
 		v.halted_checks = 0;
 		v.failed = false;

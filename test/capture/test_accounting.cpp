@@ -232,6 +232,13 @@ TEST_F(Accounting, StopWhileTheConsumerHoldsEverything)
 	const capture::Counters c = s->counters();
 	EXPECT_GT(c.dropped[XCAP_CAPTURE_DROP_NO_BUFFER], 0u);
 	EXPECT_TRUE(balanced(card_counters(dev).generated, c));
+	/* The stream stops right after reposting: the card may see the disable
+	 * before it fetched that buffer. It used to abort it without a header,
+	 * so the loss since the last header was lost to the headers (this test
+	 * failed about 1 in 6 under ASan, where that window is wider); now the
+	 * card fetches it at the disable and reports the loss in it (HW §8.3).
+	 * The counters are not needed to settle anything. */
+	EXPECT_EQ(c.counter_reconciled, 0u) << "every loss reached a buffer header";
 }
 
 } // namespace
