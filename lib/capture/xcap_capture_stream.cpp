@@ -861,6 +861,14 @@ int Stream::Impl::restart()
 {
 	restarting = true;
 	int rc = rte_dma_stop(dev);
+	if (rc != 0) {
+		/* the card may still write the posted buffers: keep them */
+		fprintf(stderr, "xcap capture %s: rte_dma_stop: %s; trying again in 100 ms\n",
+			name.c_str(), rte_strerror(-rc));
+		restart_retry = rte_get_tsc_cycles() + health_cycles * 5;
+		restarting = false;
+		return rc;
+	}
 	const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
 	for (;;) {
 		collect();
@@ -881,8 +889,7 @@ int Stream::Impl::restart()
 		std::this_thread::sleep_for(std::chrono::microseconds(50));
 	}
 	reconcile();
-	if (rc == 0)
-		rc = rte_dma_start(dev); /* resets every channel: no DMA to old buffers */
+	rc = rte_dma_start(dev); /* resets every channel: no DMA to old buffers */
 	for (auto &v : vch) {
 		reclaim_posted(v);
 		v.head = 0;
