@@ -59,6 +59,7 @@ struct Options {
 	bool seed_given = false;
 	unsigned rate = 50000; /* frames per second per channel */
 	bool vanish = true;
+	bool simulate_hang = false; /* self-test of the watchdog */
 };
 
 /* ---- the worker: verifies every record, gives the references back -------- */
@@ -75,7 +76,8 @@ struct Shared {
 	std::atomic<const capture::Stream *> stream{nullptr};
 	std::atomic<bool> quit{false};
 	std::atomic<uint64_t> main_beat{0}, worker_beat{0};
-	std::atomic<int> worker_phase{0}; /* where the worker is, for the watchdog's message */
+	std::atomic<int> worker_phase{0};
+	std::atomic<bool> hang{false}; /* --simulate-hang: the worker spins, no heartbeat */ /* where the worker is, for the watchdog's message */
 	std::atomic<uint64_t> in_flight{0};  /* refs enqueued, not yet released */
 	/* worker results, per incarnation (reset by main while the worker idles) */
 	std::array<ChanCheck, kChannels> chk{};
@@ -83,6 +85,7 @@ struct Shared {
 };
 
 Shared g;
+std::atomic<pid_t> g_main_tid{0}, g_worker_tid{0}; /* for the watchdog */
 uint8_t g_ramp[256 + 65536];
 
 inline void beat(std::atomic<uint64_t> &b)
@@ -121,6 +124,7 @@ void verify(const capture::RecordRef &ref)
 
 int worker_main(void *)
 {
+	g_worker_tid.store(pid_t(gettid()));
 	capture::RecordRef refs[kBurst];
 	while (!g.quit.load(std::memory_order_acquire)) {
 		beat(g.worker_beat);
@@ -133,6 +137,8 @@ int worker_main(void *)
 			continue;
 		}
 		g.worker_phase.store(2, std::memory_order_relaxed);
+		while (g.hang.load(std::memory_order_relaxed))
+			; /* --simulate-hang */
 		for (unsigned i = 0; i < n; i++)
 			verify(refs[i]);
 		g.worker_phase.store(3, std::memory_order_relaxed);
@@ -143,50 +149,110 @@ int worker_main(void *)
 }
 
 /* ---- watchdog ------------------------------------------------------------ */
-/* The whole process (or the VM it runs in) can be frozen for seconds by the
- * host: the watchdog itself then oversleeps. That is not a hang of a loop,
- * so a long oversleep restarts the clocks (and is reported in the summary). */
-std::atomic<uint64_t> g_pauses{0}, g_longest_pause_ms{0};
+/* A loop that makes no progress for kWatchdogSec is a hang: it spins (its
+ * thread burns CPU) or it is blocked (sleeping in the kernel). On a shared
+ * machine a thread can also be starved: runnable, but given (almost) no CPU
+ * by the host for seconds, or the whole process frozen (the watchdog itself
+ * oversleeps). Those are not hangs of ours: the watchdog restarts its clock
+ * for that thread and reports them in the summary. */
+std::atomic<uint64_t> g_starved{0}, g_longest_starved_ms{0};
+
+struct ThreadSample {
+	char state = '?';
+	uint64_t cpu_ticks = 0; /* utime + stime */
+};
+
+ThreadSample sample_thread(pid_t tid)
+{
+	ThreadSample t;
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/task/%d/stat", int(tid));
+	FILE *f = fopen(path, "r");
+	if (f == nullptr)
+		return t;
+	char buf[1024];
+	const size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')'); /* the name may hold spaces */
+	if (p == nullptr)
+		return t;
+	char st = '?';
+	unsigned long utime = 0, stime = 0;
+	/* fields after the name: state(3) ... utime(14) stime(15) */
+	if (sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &st, &utime,
+		   &stime) == 3) {
+		t.state = st;
+		t.cpu_ticks = utime + stime;
+	}
+	return t;
+}
+
+struct Watched {
+	const char *name;
+	std::atomic<uint64_t> *beat;
+	std::atomic<pid_t> *tid;
+	uint64_t last = ~0ull;
+	Clock::time_point at;
+	ThreadSample at_sample;
+};
 
 void watchdog()
 {
-	uint64_t m = ~0ull, w = ~0ull;
-	auto m_at = Clock::now(), w_at = Clock::now();
+	Watched w[2] = {{"the capture/forwarding loop (main lcore)", &g.main_beat, &g_main_tid},
+			{"the worker lcore", &g.worker_beat, &g_worker_tid}};
+	const long hz = sysconf(_SC_CLK_TCK);
+	for (auto &x : w) {
+		x.at = Clock::now();
+		x.at_sample = sample_thread(x.tid->load());
+	}
 	auto last = Clock::now();
 	while (!g.quit.load(std::memory_order_acquire)) {
 		std::this_thread::sleep_for(std::chrono::milliseconds(200));
 		const auto now = Clock::now();
-		const auto slept = now - last;
-		last = now;
-		if (slept > std::chrono::seconds(1)) {
+		if (now - last > std::chrono::seconds(1)) {
+			/* the watchdog itself was not run for a second: the whole
+			 * process was frozen; start over */
 			const uint64_t ms = uint64_t(
-				std::chrono::duration_cast<std::chrono::milliseconds>(slept).count());
-			g_pauses.fetch_add(1);
-			if (ms > g_longest_pause_ms.load())
-				g_longest_pause_ms.store(ms);
-			m_at = w_at = now;
-			continue;
+				std::chrono::duration_cast<std::chrono::milliseconds>(now - last).count());
+			g_starved.fetch_add(1);
+			if (ms > g_longest_starved_ms.load())
+				g_longest_starved_ms.store(ms);
+			for (auto &x : w) {
+				x.at = now;
+				x.at_sample = sample_thread(x.tid->load());
+			}
 		}
-		const uint64_t mb = g.main_beat.load(std::memory_order_relaxed);
-		const uint64_t wb = g.worker_beat.load(std::memory_order_relaxed);
-		if (mb != m) {
-			m = mb;
-			m_at = now;
-		}
-		if (wb != w) {
-			w = wb;
-			w_at = now;
-		}
-		const char *who = nullptr;
-		if (now - m_at > std::chrono::seconds(kWatchdogSec))
-			who = "the capture/forwarding loop (main lcore)";
-		else if (now - w_at > std::chrono::seconds(kWatchdogSec))
-			who = "the worker lcore";
-		if (who != nullptr) {
-			fprintf(stderr, "\nxcap-soak: WATCHDOG: %s made no progress for %u s: the "
-				"process hung; aborting the run (FAILED) [worker phase %d, ring %u, "
-				"in flight %" PRIu64 "]\n", who, kWatchdogSec,
-				g.worker_phase.load(), rte_ring_count(g.ring), g.in_flight.load());
+		last = now;
+		for (auto &x : w) {
+			const uint64_t b = x.beat->load(std::memory_order_relaxed);
+			if (b != x.last) {
+				x.last = b;
+				x.at = now;
+				x.at_sample = sample_thread(x.tid->load());
+				continue;
+			}
+			if (now - x.at <= std::chrono::seconds(kWatchdogSec))
+				continue;
+			const ThreadSample t = sample_thread(x.tid->load());
+			const double cpu_s = double(t.cpu_ticks - x.at_sample.cpu_ticks) / double(hz);
+			const uint64_t ms = uint64_t(
+				std::chrono::duration_cast<std::chrono::milliseconds>(now - x.at).count());
+			if (t.state == 'R' && cpu_s < 0.1) {
+				/* runnable, not run: starved by the host, not hung */
+				g_starved.fetch_add(1);
+				if (ms > g_longest_starved_ms.load())
+					g_longest_starved_ms.store(ms);
+				x.at = now;
+				x.at_sample = t;
+				continue;
+			}
+			fprintf(stderr, "\nxcap-soak: WATCHDOG: %s made no progress for %.1f s "
+				"(thread state %c, %.2f s of CPU meanwhile: %s): the process hung; "
+				"aborting the run (FAILED) [worker phase %d, ring %u, in flight %"
+				PRIu64 "]\n", x.name, ms / 1e3, t.state, cpu_s,
+				cpu_s >= 0.1 ? "spinning" : "blocked", g.worker_phase.load(),
+				rte_ring_count(g.ring), g.in_flight.load());
 			fflush(stderr);
 			fflush(stdout);
 			_exit(3);
@@ -274,9 +340,11 @@ int main(int argc, char **argv)
 			o.rate = unsigned(strtoul(val(), nullptr, 10));
 		else if (a == "--no-vanish")
 			o.vanish = false;
+		else if (a == "--simulate-hang")
+			o.simulate_hang = true;
 		else {
 			fprintf(stderr, "usage: xcap-soak [EAL args] -- [--seconds N] [--seed S] "
-				"[--rate PPS] [--no-vanish]\n");
+				"[--rate PPS] [--no-vanish] [--simulate-hang]\n");
 			return 2;
 		}
 	}
@@ -354,6 +422,7 @@ int main(int argc, char **argv)
 			std::this_thread::sleep_for(std::chrono::milliseconds(1));
 		}
 	});
+	g_main_tid.store(pid_t(gettid()));
 	std::thread wd(watchdog);
 	rte_eal_remote_launch(worker_main, nullptr, worker);
 
@@ -440,6 +509,8 @@ int main(int argc, char **argv)
 				fflush(stdout);
 				next_status += 10000;
 			}
+			if (o.simulate_hang && now > 3000)
+				g.hang.store(true); /* the watchdog must end the run */
 			if (vanish_done.load(std::memory_order_acquire)) {
 				vanish_now = true;
 				break;
@@ -631,9 +702,10 @@ int main(int argc, char **argv)
 	       warmup_ms / 1e3, rss_samples, rss_first / 1048576.0, rss_min / 1048576.0,
 	       rss_max / 1048576.0, (rss_max - rss_min) / 1048576.0, rss_tolerance / 1048576.0,
 	       rss_samples < 2 ? "TOO FEW SAMPLES" : rss_ok ? "OK" : "GREW");
-	printf("  watchdog (%u s): no stall; the process was frozen from outside %" PRIu64
-	       " times (longest %.1f s; not counted as a hang)\n", kWatchdogSec, g_pauses.load(),
-	       g_longest_pause_ms.load() / 1e3);
+	printf("  watchdog (%u s): no hang; starved by the host (the process frozen > 1 s, or a "
+	       "loop runnable but not run for %u s; not counted as hangs): %" PRIu64
+	       " times, longest %.1f s\n", kWatchdogSec, kWatchdogSec, g_starved.load(),
+	       g_longest_starved_ms.load() / 1e3);
 	if (o.vanish && inj[size_t(model::FaultScheduler::Kind::Vanish)] == 0 && o.seconds >= 4) {
 		printf("  the vanish was planned but did not happen  FAILED\n");
 		ok = false;
