@@ -263,9 +263,10 @@ struct Stream::Impl {
 	 * (HW §8.3). Checked only then, never after a sleep: while stop()
 	 * blocks nobody consumes, completed buffers pile up, and a channel that
 	 * had buffers a moment ago may have none after a sleep (the flaky
-	 * Accounting.StopWhileTheConsumerHoldsEverything). A card that still
-	 * loses the race (or predates the fetch-at-disable rule) is settled
-	 * from its counters (reconcile()). */
+	 * Accounting.StopWhileTheConsumerHoldsEverything). What still escapes
+	 * the headers (the card may complete the posted buffer on its flush
+	 * timeout just before it sees the disable; a card without the
+	 * fetch-at-disable rule) is settled from its counters (reconcile()). */
 	bool ready_to_stop() const
 	{
 		for (const auto &v : vch)
