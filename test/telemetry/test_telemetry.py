@@ -95,8 +95,11 @@ def test_cards_info_and_channel(copy_process):
     time.sleep(0.5)
     later = tel.query("/xcap/channel,0,0")
     assert later["completed"] > first["completed"], "the copy loop is not making progress"
-    # the card counts what it completed; the driver cannot have reaped more
-    assert later["hw_descriptors"] >= later["completed"]
+    # the card counts what it completed, but publishes its counters at the
+    # end of a batch (HW §3.1: they may lag the completions by one batch, at
+    # most 256 descriptors in the model), so the driver may have reaped up to
+    # one batch more than CntDesc shows yet (it did, ~1 in 3 under ASan)
+    assert later["hw_descriptors"] + 256 >= later["completed"]
     occ = tel.query("/xcap/occupancy,0")
     assert set(occ) == {"vchan0"} and 0 <= occ["vchan0"] <= 512
     assert tel.query("/xcap/errors,0") == {"vchan0": 0}
