@@ -78,7 +78,9 @@ bool card_generated(Ctx &x, std::vector<uint64_t> &by_channel, uint64_t *card_lo
 	uint64_t lost = 0;
 	if (x.card != nullptr) {
 		for (uint16_t ch = 0; ch < x.channels(); ch++) {
-			const auto k = x.card->capture_counters(x.cap_index[ch]);
+			/* since power-on: a stream that restarted the device to recover
+			 * a failed channel went through several enables */
+			const auto k = x.card->capture_totals(x.cap_index[ch]);
 			by_channel[ch] = k.generated;
 			lost += k.lost_no_buffer + k.lost_overrun;
 		}
@@ -177,12 +179,13 @@ void print_live(Ctx &x, uint64_t now)
 		return;
 	printf("[%7.1f s] %7.3f Mpps %7.3f Gbit/s | delivered %s | dropped no_buffer %" PRIu64
 	       " overrun %" PRIu64 " ring_full %" PRIu64 " tx_full %" PRIu64 " filtered %" PRIu64
-	       " malformed %" PRIu64 " | buffers posted %u in use %u ready %u free %u\n",
+	       " malformed %" PRIu64 " channel_failed %" PRIu64 " | buffers posted %u in use %u "
+	       "ready %u free %u\n",
 	       secs, pps / 1e6, bps / 1e9, human(double(c.delivered)).c_str(),
 	       c.dropped[XCAP_CAPTURE_DROP_NO_BUFFER], c.dropped[XCAP_CAPTURE_DROP_OVERRUN],
 	       c.dropped[XCAP_CAPTURE_DROP_RING_FULL], c.dropped[XCAP_CAPTURE_DROP_TX_FULL],
 	       c.dropped[XCAP_CAPTURE_DROP_FILTERED], c.dropped[XCAP_CAPTURE_DROP_MALFORMED],
-	       c.posted_now, c.in_use_now, c.completed_now, c.free_now);
+	       c.dropped[XCAP_CAPTURE_DROP_CHANNEL_FAILED], c.posted_now, c.in_use_now, c.completed_now, c.free_now);
 	fflush(stdout);
 }
 
@@ -232,6 +235,9 @@ void print_summary(Ctx &x, const Totals &t)
 	       "included; %" PRIu64 " packets, %.1f per burst)\n", t.cpp_median, t.cpp_mean, pk,
 	       x.fwd_bursts.get() ? double(pk) / double(x.fwd_bursts.get()) : 0.0);
 	printf("  cpu_copies         %16" PRIu64 "\n", c.cpu_copies);
+	printf("  channel health     failures %" PRIu64 ", restarts %" PRIu64 ", card gone %" PRIu64
+	       "; from the card's counters at stop/restart %" PRIu64 " (included above)\n",
+	       c.channel_failures, c.channel_restarts, c.card_gone, c.counter_reconciled);
 	printf("  buffers            posted %" PRIu64 ", completed %" PRIu64 ", aborted at stop %"
 	       PRIu64 ", failed %" PRIu64 ", malformed %" PRIu64 ", sequence errors %" PRIu64
 	       "; %u x %u B on node %d\n", c.buffers_posted, c.buffers_completed,
@@ -277,6 +283,9 @@ bool write_json(Ctx &x, const Totals &t, std::string &err)
 	fprintf(f, "},\n  \"dropped_total\": %" PRIu64 ",\n", t.dropped_total);
 	fprintf(f, "  \"balanced\": %s,\n", t.balanced ? "true" : "false");
 	fprintf(f, "  \"cpu_copies\": %" PRIu64 ",\n", c.cpu_copies);
+	fprintf(f, "  \"channel_health\": {\"failures\": %" PRIu64 ", \"restarts\": %" PRIu64
+		", \"card_gone\": %" PRIu64 ", \"counter_reconciled\": %" PRIu64 "},\n",
+		c.channel_failures, c.channel_restarts, c.card_gone, c.counter_reconciled);
 	fprintf(f, "  \"records\": %" PRIu64 ",\n  \"bytes\": %" PRIu64 ",\n  \"handed_out\": %"
 		PRIu64 ",\n", c.records, c.bytes, c.handed_out);
 	fprintf(f, "  \"generated_by_channel\": [");

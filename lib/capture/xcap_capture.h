@@ -64,9 +64,17 @@ enum xcap_capture_drop_cause {
 	XCAP_CAPTURE_DROP_TX_FULL,       /* TX queue full */
 	XCAP_CAPTURE_DROP_FILTERED,      /* the stream's filter said no */
 	XCAP_CAPTURE_DROP_MALFORMED,     /* announced by a buffer header, unreadable */
+	/* records the card counted (CntRec) in buffers the stream could not
+	 * use: completions refused after a card fault (the channel failed and
+	 * was restarted), buffers completed with an error status, headers that
+	 * could not be read or under-reported their records. Known from the
+	 * card's counters when the channel is stopped or restarted (needs the
+	 * PMD linked in, rte_pmd_xcap.h). */
+	XCAP_CAPTURE_DROP_CHANNEL_FAILED,
 	XCAP_CAPTURE_DROP_CAUSES
 };
-/* "no_buffer", "overrun", "ring_full", "tx_full", "filtered", "malformed". */
+/* "no_buffer", "overrun", "ring_full", "tx_full", "filtered", "malformed",
+ * "channel_failed". */
 const char *xcap_capture_drop_cause_name(enum xcap_capture_drop_cause cause);
 
 typedef int (*xcap_capture_filter_t)(const struct xcap_capture_record *rec, void *arg);
@@ -113,6 +121,14 @@ struct xcap_capture_counters {
 	uint64_t dropped[XCAP_CAPTURE_DROP_CAUSES];
 	uint64_t cpu_copies;        /* payload memcpy by the library: 0 by design */
 	uint64_t mbuf_alloc_failed; /* rx_burst found the mbuf pool empty */
+	/* channel health (checked with rte_dma_vchan_status only after a vchan
+	 * completed nothing for 20 ms with buffers posted) */
+	uint64_t channel_failures;  /* vchans found failed (card fault, Failed state) */
+	uint64_t channel_restarts;  /* rte_dma_stop + rte_dma_start to recover one */
+	uint64_t card_gone;         /* the card read all-ones: the stream stopped posting */
+	/* records + loss learned from the card's counters at a stop or restart
+	 * rather than from buffer headers (included in dropped[]) */
+	uint64_t counter_reconciled;
 	/* now */
 	uint32_t posted_now;        /* on the card */
 	uint32_t completed_now;     /* filled, waiting for the consumer */
@@ -129,9 +145,11 @@ void xcap_capture_destroy(struct xcap_capture_stream *s);
 int xcap_capture_start(struct xcap_capture_stream *s);
 /* Stop the card (manage_device): it completes the buffer it is filling and
  * hands back the unused ones; the filled ones stay readable. A channel that
- * went without a posted buffer is stopped only after it completed one more
- * (at most 500 ms later), whose header reports the frames it lost meanwhile.
- * 0 or -errno. */
+ * has no buffer posted is stopped only once it has one again (at most 500 ms
+ * later), whose header reports the frames it lost meanwhile (HW §8.3).
+ * Then the card's counters are read (rte_pmd_xcap_capture_counters, if the
+ * PMD is linked in) and whatever no header reported is counted by cause, so
+ * the counters account for every record the card saw. 0 or -errno. */
 int xcap_capture_stop(struct xcap_capture_stream *s);
 /* The same without blocking: the stream stops itself during later calls
  * while the consumer goes on consuming; xcap_capture_drained() tells when

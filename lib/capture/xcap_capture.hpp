@@ -33,6 +33,7 @@ enum class DropCause : uint8_t {
 	TxFull = XCAP_CAPTURE_DROP_TX_FULL,
 	Filtered = XCAP_CAPTURE_DROP_FILTERED,
 	Malformed = XCAP_CAPTURE_DROP_MALFORMED,
+	ChannelFailed = XCAP_CAPTURE_DROP_CHANNEL_FAILED,
 };
 inline constexpr unsigned kDropCauses = XCAP_CAPTURE_DROP_CAUSES;
 inline const char *drop_cause_name(DropCause c)

@@ -38,6 +38,7 @@ const char *xcap_capture_drop_cause_name(enum xcap_capture_drop_cause cause)
 {
 	static const char *const names[XCAP_CAPTURE_DROP_CAUSES] = {
 		"no_buffer", "overrun", "ring_full", "tx_full", "filtered", "malformed",
+		"channel_failed",
 	};
 	return unsigned(cause) < XCAP_CAPTURE_DROP_CAUSES ? names[cause] : "unknown";
 }

@@ -42,7 +42,16 @@
 #include <rte_prefetch.h>
 #include <rte_ring.h>
 
+#include "rte_pmd_xcap.h"
 #include "xcap_capture.hpp"
+
+/* The PMD's counters API (rte_pmd_xcap.h), weak: present when the program
+ * links the PMD in, absent (null) when it is loaded as a plugin; the stream
+ * then accounts from buffer headers only. The library itself never links the
+ * PMD. */
+extern "C" int rte_pmd_xcap_capture_counters(int16_t dev_id, uint16_t vchan,
+					     struct rte_pmd_xcap_capture_counters *out)
+	__attribute__((weak));
 
 namespace xcap::capture {
 
@@ -93,6 +102,12 @@ std::atomic<unsigned> g_stream_serial{0};
 /* stop(): how long to wait for a channel that went without a posted buffer
  * to complete one again (its header reports what it lost meanwhile) */
 constexpr unsigned kStopWaitMs = 500;
+/* A vchan with buffers posted that completed nothing for this long is
+ * asked for its status (rte_dma_vchan_status: a few MMIO reads); two
+ * HALTED_ERROR answers in a row, with completions polled in between (which
+ * resumes a channel halted on an error), mean it failed. */
+constexpr unsigned kHealthCheckMs = 20;
+constexpr unsigned kFailedChecks = 2;
 std::mutex g_fields_lock;
 MbufFields g_fields;
 
@@ -167,11 +182,13 @@ struct Vch {
 	std::vector<Buffer *> posted;   /* in posting order, ring of nb_desc */
 	uint32_t head = 0, count = 0;   /* oldest posted, how many */
 	uint64_t expect_seq = 0;        /* next CaptureBufferHeader::sequence */
-	/* The card may have had no buffer (and lost frames) since the last
-	 * buffer we collected: its loss is reported only in the header of the
-	 * next buffer it completes. */
-	bool starved = true;
-
+	/* health (HW §3.5, §7.4) */
+	uint64_t idle_since = 0;        /* TSC of the first empty poll, 0 = busy */
+	unsigned halted_checks = 0;
+	bool failed = false;            /* found failed: no completions will come */
+	/* this enable's totals from accepted headers, to compare with the card's
+	 * counters at the next stop/restart */
+	uint64_t ep_records = 0, ep_lost_nb = 0, ep_lost_ovr = 0;
 
 	std::atomic<uint64_t> loss{0};  /* reported by headers */
 	std::atomic<uint64_t> undelivered{0}; /* loss + malformed + filtered */
@@ -183,6 +200,8 @@ struct AtomicCounters {
 	std::atomic<uint64_t> records{0}, bytes{0}, handed_out{0}, consumer_dropped{0};
 	std::atomic<uint64_t> dropped[kDropCauses];
 	std::atomic<uint64_t> cpu_copies{0}, mbuf_alloc_failed{0};
+	std::atomic<uint64_t> channel_failures{0}, channel_restarts{0}, card_gone{0},
+		counter_reconciled{0};
 	std::atomic<uint32_t> posted_now{0}, completed_now{0}, free_now{0};
 	AtomicCounters()
 	{
@@ -197,6 +216,10 @@ struct Stream::Impl {
 	int node = SOCKET_ID_ANY;
 	bool started = false;
 	bool stop_requested = false;
+	bool gone = false;          /* the card read all-ones: nothing more from it */
+	bool restarting = false;    /* restart() runs: no health checks */
+	uint64_t restart_retry = 0; /* TSC when to try a restart that failed again */
+	uint64_t health_cycles = 0; /* kHealthCheckMs in TSC cycles */
 	std::chrono::steady_clock::time_point stop_deadline;
 	std::string name;
 
@@ -236,21 +259,32 @@ struct Stream::Impl {
 	int stop();
 	void request_stop();
 	int finish_stop();
-	/* Every loss the card counted reached a header, or will at the disable:
-	 * each channel that went without a posted buffer has completed one
-	 * since it got buffers again, and still has buffers posted, which the
-	 * card has most likely fetched by now; at the disable it completes the
-	 * one it fills, with the loss since the last header (HW §8.3). (Only
-	 * likely: the host cannot see which posted buffers the card fetched,
-	 * and it aborts unfetched ones without a header.) */
+	/* Every loss the card counted will reach a header at the disable: each
+	 * channel has buffers posted, checked right after collecting and
+	 * reposting (microseconds before the disable, far less than the card
+	 * needs to fill them all). At the disable the card completes the one it
+	 * fills, or fetches a posted one, with the loss since the last header
+	 * (HW §8.3). Checked only then, never after a sleep: while stop()
+	 * blocks nobody consumes, completed buffers pile up, and a channel that
+	 * had buffers a moment ago may have none after a sleep (the flaky
+	 * Accounting.StopWhileTheConsumerHoldsEverything). What still escapes
+	 * the headers (the card may complete the posted buffer on its flush
+	 * timeout just before it sees the disable; a card without the
+	 * fetch-at-disable rule) is settled from its counters (reconcile()). */
 	bool ready_to_stop() const
 	{
 		for (const auto &v : vch)
-			if (v.starved || v.count == 0)
+			if (v.count == 0 && !v.failed)
 				return false;
 		return true;
 	}
 	int poll();
+	void check_health(Vch &v, uint16_t chan);
+	void channel_failed(Vch &v);
+	void card_gone();
+	int restart();
+	void reconcile();
+	void reclaim_posted(Vch &v);
 	void recycle();
 	unsigned collect();
 	void complete(Vch &v, uint16_t chan, Buffer *b, rte_dma_status_code s);
@@ -379,6 +413,7 @@ bool Stream::Impl::init(const StreamConfig &config, std::string &err)
 		node = SOCKET_ID_ANY;
 
 	vch = std::vector<Vch>(nv);
+	health_cycles = rte_get_tsc_hz() / 1000 * kHealthCheckMs;
 	const uint32_t nb_desc = std::clamp<uint32_t>(pow2_at_least(target),
 						      std::max<uint32_t>(info.min_desc, 2), max_desc);
 	for (uint32_t i = 0; i < nv; i++) {
@@ -548,8 +583,13 @@ int Stream::Impl::start()
 	for (auto &v : vch) {
 		v.head = v.count = 0;
 		v.expect_seq = 0;
-		v.starved = true; /* frames come before our first buffer */
+		v.idle_since = 0;
+		v.halted_checks = 0;
+		v.failed = false;
+		v.ep_records = v.ep_lost_nb = v.ep_lost_ovr = 0;
 	}
+	gone = false;
+	restart_retry = 0;
 	stop_requested = false;
 	started = true;
 	repost();
@@ -582,17 +622,37 @@ int Stream::Impl::finish_stop()
 	/* The card completed the buffer it was filling and aborted the rest;
 	 * collect every one of them (bounded: a dead card answers nothing). */
 	const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-	while (posted_total() != 0 && std::chrono::steady_clock::now() < deadline) {
-		if (collect() == 0)
-			std::this_thread::sleep_for(std::chrono::microseconds(50));
+	while (posted_total() != 0 && !gone && std::chrono::steady_clock::now() < deadline) {
+		if (collect() != 0)
+			continue;
+		/* a vchan that failed (card fault) gives nothing back: the card is
+		 * disabled, done with its buffers */
+		for (auto &v : vch) {
+			enum rte_dma_vchan_status vs{};
+			if (v.count == 0)
+				continue;
+			const int src = rte_dma_vchan_status(dev, v.vchan, &vs);
+			if (src == -ENODEV) {
+				card_gone();
+			} else if (rc == 0 && src == 0 && vs == RTE_DMA_VCHAN_HALTED_ERROR) {
+				if (!v.failed) {
+					v.failed = true;
+					bump(c.channel_failures, 1);
+				}
+				reclaim_posted(v);
+			}
+		}
+		std::this_thread::sleep_for(std::chrono::microseconds(50));
 	}
+	if (rc == 0)
+		reconcile();
 	recycle();
 	gauges();
 	if (posted_total() != 0) {
-		fprintf(stderr, "xcap capture %s: %u buffers did not come back after stop\n",
-			name.c_str(), posted_total());
+		fprintf(stderr, "xcap capture %s: %u buffers did not come back after stop%s\n",
+			name.c_str(), posted_total(), gone ? " (the card is gone)" : "");
 		if (rc == 0)
-			rc = -ETIMEDOUT;
+			rc = gone ? -ENODEV : -ETIMEDOUT;
 	}
 	return rc;
 }
@@ -603,10 +663,12 @@ int Stream::Impl::stop()
 		return 0;
 	request_stop();
 	if (cfg.manage_device) {
-		while (!ready_to_stop() && std::chrono::steady_clock::now() < stop_deadline) {
+		while (!gone && std::chrono::steady_clock::now() < stop_deadline) {
 			recycle();
 			collect();
 			repost();
+			if (ready_to_stop())
+				break; /* now, not after the sleep */
 			std::this_thread::sleep_for(std::chrono::microseconds(20));
 		}
 	}
@@ -648,12 +710,14 @@ void Stream::Impl::complete(Vch &v, uint16_t chan, Buffer *b, rte_dma_status_cod
 		return;
 	}
 	bump(c.buffers_completed, 1);
-	v.starved = false; /* its header reports the loss up to now */
 	const hw::CaptureBufferHeader &h = b->parser.header();
 	if (h.sequence != v.expect_seq)
 		bump(c.buffer_seq_errors, 1);
 	v.expect_seq = h.sequence + 1;
 	bump(c.records, h.record_count);
+	v.ep_records += h.record_count;
+	v.ep_lost_nb += h.lost_no_buffer;
+	v.ep_lost_ovr += h.lost_overrun;
 	bump(c.dropped[XCAP_CAPTURE_DROP_NO_BUFFER], h.lost_no_buffer);
 	bump(c.dropped[XCAP_CAPTURE_DROP_OVERRUN], h.lost_overrun);
 	v.loss.store(v.loss.load(std::memory_order_relaxed) + h.lost_no_buffer + h.lost_overrun,
@@ -686,22 +750,190 @@ unsigned Stream::Impl::collect()
 				complete(v, ci, b, st[i]);
 			}
 			found += n;
+			if (n != 0)
+				v.idle_since = 0;
 			if (n < want)
 				break;
 		}
-		if (v.count == 0 && started) [[unlikely]]
-			v.starved = true;
+		if (v.count != 0 && started && !v.failed && !gone && !restarting)
+			check_health(v, ci);
 	}
 	return found;
 }
 
+/* Slow path, reached only after a vchan with buffers posted went quiet. */
+void Stream::Impl::check_health(Vch &v, uint16_t)
+{
+	const uint64_t now = rte_get_tsc_cycles();
+	if (v.idle_since == 0) {
+		v.idle_since = now;
+		return;
+	}
+	if (now - v.idle_since < health_cycles)
+		return;
+	v.idle_since = now;
+	enum rte_dma_vchan_status vs{};
+	const int rc = rte_dma_vchan_status(dev, v.vchan, &vs);
+	if (rc == -ENODEV) {
+		card_gone();
+		return;
+	}
+	if (rc == 0 && vs == RTE_DMA_VCHAN_HALTED_ERROR) {
+		if (++v.halted_checks >= kFailedChecks)
+			channel_failed(v);
+		return;
+	}
+	v.halted_checks = 0;
+}
+
+void Stream::Impl::card_gone()
+{
+	if (gone)
+		return;
+	gone = true;
+	bump(c.card_gone, 1);
+	fprintf(stderr, "xcap capture %s: the card reads all-ones (gone): no more buffers are "
+		"posted; %u stay with it\n", name.c_str(), posted_total());
+}
+
+void Stream::Impl::channel_failed(Vch &v)
+{
+	v.failed = true;
+	bump(c.channel_failures, 1);
+	fprintf(stderr, "xcap capture %s: vchan %u failed (rte_dma_vchan_status: HALTED_ERROR "
+		"and nothing completes)%s\n", name.c_str(), v.vchan,
+		cfg.manage_device ? "; restarting the device" :
+		"; not restarting it (manage_device=0): no more buffers posted on it");
+	if (cfg.manage_device)
+		restart();
+}
+
+/* The card's counters since the last enable against what the headers we
+ * accepted reported: the difference was counted by the card but never
+ * reached us in a usable header (HW §8.4). Only between a stop and the next
+ * start (the counters are final once the channel is disabled, and the start
+ * resets them). */
+void Stream::Impl::reconcile()
+{
+	for (uint16_t ci = 0; ci < vch.size(); ci++) {
+		Vch &v = vch[ci];
+		struct rte_pmd_xcap_capture_counters k{};
+		if (rte_pmd_xcap_capture_counters == nullptr || gone ||
+		    rte_pmd_xcap_capture_counters(dev, v.vchan, &k) != 0) {
+			v.ep_records = v.ep_lost_nb = v.ep_lost_ovr = 0;
+			continue;
+		}
+		const uint64_t rec = k.records > v.ep_records ? k.records - v.ep_records : 0;
+		const uint64_t nb = k.lost_no_buffer > v.ep_lost_nb ? k.lost_no_buffer - v.ep_lost_nb : 0;
+		const uint64_t ovr = k.lost_overrun > v.ep_lost_ovr ? k.lost_overrun - v.ep_lost_ovr : 0;
+		if (k.records < v.ep_records) {
+			/* headers announced records the card never produced (a count
+			 * that lied upwards): they could not be parsed and were counted
+			 * malformed; they do not exist */
+			std::atomic<uint64_t> &m = c.dropped[XCAP_CAPTURE_DROP_MALFORMED];
+			const uint64_t have = m.load(std::memory_order_relaxed);
+			const uint64_t phantom = std::min(v.ep_records - k.records, have);
+			m.store(have - phantom, std::memory_order_relaxed);
+			const uint64_t u = v.undelivered.load(std::memory_order_relaxed);
+			v.undelivered.store(u - std::min(u, phantom), std::memory_order_release);
+		}
+		bump(c.dropped[XCAP_CAPTURE_DROP_CHANNEL_FAILED], rec);
+		bump(c.dropped[XCAP_CAPTURE_DROP_NO_BUFFER], nb);
+		bump(c.dropped[XCAP_CAPTURE_DROP_OVERRUN], ovr);
+		bump(c.counter_reconciled, rec + nb + ovr);
+		v.loss.store(v.loss.load(std::memory_order_relaxed) + nb + ovr,
+			     std::memory_order_release);
+		add_undelivered(ci, rec + nb + ovr);
+		v.ep_records = v.ep_lost_nb = v.ep_lost_ovr = 0;
+	}
+}
+
+/* Buffers still posted on a vchan whose completions will never be read
+ * (failed) once the card is done with them (disabled or reset): free. */
+void Stream::Impl::reclaim_posted(Vch &v)
+{
+	while (v.count != 0) {
+		Buffer *b = v.posted[v.head];
+		v.posted[v.head] = nullptr;
+		v.head = (v.head + 1) & (v.nb_desc - 1u);
+		v.count--;
+		bump(c.buffers_aborted, 1);
+		to_free(b);
+	}
+}
+
+/* Recover a failed vchan the only way DPDK allows: stop the device (the
+ * card disables every channel: the open buffers complete, the rest are
+ * aborted), collect what the healthy vchans give back, read the counters,
+ * start it again (the PMD resets every channel), repost. Bounded: the PMD's
+ * register polls time out after 1 s, our collection after 1 s. */
+int Stream::Impl::restart()
+{
+	restarting = true;
+	int rc = rte_dma_stop(dev);
+	if (rc != 0) {
+		/* the card may still write the posted buffers: keep them */
+		fprintf(stderr, "xcap capture %s: rte_dma_stop: %s; trying again in 100 ms\n",
+			name.c_str(), rte_strerror(-rc));
+		restart_retry = rte_get_tsc_cycles() + health_cycles * 5;
+		restarting = false;
+		return rc;
+	}
+	const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+	for (;;) {
+		collect();
+		bool waiting = false;
+		for (auto &v : vch) {
+			if (v.count == 0 || v.failed)
+				continue;
+			enum rte_dma_vchan_status vs{};
+			if (rte_dma_vchan_status(dev, v.vchan, &vs) == 0 &&
+			    vs == RTE_DMA_VCHAN_HALTED_ERROR) {
+				v.failed = true; /* failed too: its buffers are reclaimed below */
+				continue;
+			}
+			waiting = true;
+		}
+		if (!waiting || std::chrono::steady_clock::now() >= deadline)
+			break;
+		std::this_thread::sleep_for(std::chrono::microseconds(50));
+	}
+	reconcile();
+	rc = rte_dma_start(dev); /* resets every channel: no DMA to old buffers */
+	for (auto &v : vch) {
+		reclaim_posted(v);
+		v.head = 0;
+		v.expect_seq = 0;
+		v.idle_since = 0;
+		v.halted_checks = 0;
+		v.failed = false;
+	}
+	bump(c.channel_restarts, 1);
+	restarting = false;
+	if (rc != 0) {
+		/* e.g. a channel that does not come out of reset in time: nothing
+		 * is posted until a later attempt (every 100 ms) works */
+		fprintf(stderr, "xcap capture %s: restarting the device failed: %s; trying again "
+			"in 100 ms\n", name.c_str(), rte_strerror(-rc));
+		for (auto &v : vch)
+			v.failed = true;
+		restart_retry = rte_get_tsc_cycles() + health_cycles * 5;
+		return rc;
+	}
+	restart_retry = 0;
+	repost();
+	return 0;
+}
+
 void Stream::Impl::repost()
 {
-	if (!started || free_list.empty())
+	if (!started || free_list.empty() || gone)
 		return;
 	const size_t nv = vch.size();
 	for (size_t k = 0; k < nv && !free_list.empty(); k++) {
 		Vch &v = vch[(repost_rr + k) % nv];
+		if (v.failed) [[unlikely]]
+			continue;
 		uint32_t n = 0;
 		while (v.count < v.target && !free_list.empty()) {
 			Buffer *b = free_list.back();
@@ -732,6 +964,10 @@ int Stream::Impl::poll()
 {
 	recycle();
 	const unsigned n = collect();
+	if (restart_retry != 0 && started && !gone) [[unlikely]] {
+		if (rte_get_tsc_cycles() >= restart_retry)
+			restart();
+	}
 	repost();
 	if (stop_requested) [[unlikely]] {
 		if (!cfg.manage_device || ready_to_stop() ||
@@ -1029,7 +1265,9 @@ uint16_t Stream::Impl::read_refs(RecordRef *out, uint16_t n)
 
 bool Stream::Impl::drained() const
 {
-	return !started && posted_total() == 0 && done_count == 0 && consumer_bufs == 0 &&
+	/* a card that is gone gives nothing back: its posted buffers are not
+	 * waited for (they stay with it, never reused) */
+	return !started && (posted_total() == 0 || gone) && done_count == 0 && consumer_bufs == 0 &&
 	       (rd_cur == nullptr || rd_cur->parser.done()) && mb_cur == nullptr;
 }
 
@@ -1135,6 +1373,10 @@ Counters Stream::counters() const
 		r.dropped[i] = ld(a.dropped[i]);
 	r.cpu_copies = ld(a.cpu_copies);
 	r.mbuf_alloc_failed = ld(a.mbuf_alloc_failed);
+	r.channel_failures = ld(a.channel_failures);
+	r.channel_restarts = ld(a.channel_restarts);
+	r.card_gone = ld(a.card_gone);
+	r.counter_reconciled = ld(a.counter_reconciled);
 	r.posted_now = a.posted_now.load(std::memory_order_relaxed);
 	r.completed_now = a.completed_now.load(std::memory_order_relaxed);
 	r.free_now = a.free_now.load(std::memory_order_relaxed);

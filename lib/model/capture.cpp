@@ -142,6 +142,11 @@ void CaptureChan::publish()
 	pub_lost_nb.store(lost_nb, std::memory_order_relaxed);
 	pub_lost_ovr.store(lost_ovr, std::memory_order_relaxed);
 	pub_in_buffer.store(records, std::memory_order_relaxed);
+	pub_base_generated.store(base_generated, std::memory_order_relaxed);
+	pub_base_delivered.store(base_delivered, std::memory_order_relaxed);
+	pub_base_lost_nb.store(base_lost_nb, std::memory_order_relaxed);
+	pub_base_lost_ovr.store(base_lost_ovr, std::memory_order_relaxed);
+	pub_discarded.store(discarded, std::memory_order_relaxed);
 	pub_seq.store(s + 2, std::memory_order_release);
 }
 
@@ -156,6 +161,13 @@ void Card::Impl::cap_init(Chan &c, unsigned capture_index, const CaptureProfile 
 
 static void zero_accounting(CaptureChan &k)
 {
+	/* lifetime totals (Card::capture_totals): records still in the open
+	 * buffer are forgotten by a reset (at enable there are none) */
+	k.base_generated += k.generated;
+	k.base_delivered += k.delivered;
+	k.base_lost_nb += k.lost_nb;
+	k.base_lost_ovr += k.lost_ovr;
+	k.discarded += k.records;
 	k.forget();
 	k.bufs_completed = 0;
 	k.lost_nb_since = k.lost_ovr_since = 0;
@@ -187,6 +199,15 @@ void Card::Impl::cap_disable(Chan &c)
 	for (size_t i = 0; i < k.q_count; i++)
 		k.q[(k.q_head + i) & (k.q.size() - 1)].halts = false;
 	c.halt_pending = false;
+	/* HW §8.3: loss not reported yet and no buffer open, but buffers posted
+	 * the card has not fetched yet (the doorbell came just before the
+	 * disable): fetch them now, the first carries the loss. */
+	if (k.q_count == 0 && (k.lost_nb_since > 0 || k.lost_ovr_since > 0) &&
+	    uint16_t(bar.ld(c.rb + ch::kDoorbell)) != c.fetch) {
+		cap_fetch(c, 0);
+		if (c.state == ChannelState::Failed)
+			return;
+	}
 	CaptureEntry *e = k.front();
 	/* HW §8.4: the open buffer completes if it holds records, or if frames
 	 * were lost since the last completed buffer, so that the loss reaches the

@@ -780,6 +780,7 @@ bool Card::Impl::fenced_or_faulted(Chan &c, const hw::Descriptor &d, Outcome &o)
 	const uint64_t every = c.fail_every.load(std::memory_order_relaxed);
 	if ((nth && c.seq == nth) || (every && c.seq % every == 0)) {
 		o.status = Status(c.fail_status.load(std::memory_order_relaxed));
+		c.fired_failures.fetch_add(1, std::memory_order_relaxed);
 		return true;
 	}
 	return false;
@@ -934,6 +935,7 @@ FaultPlan::Lie Card::Impl::lie_due(Chan &c, uint64_t count)
 	if (count < c.lie_nth.load(std::memory_order_relaxed))
 		return FaultPlan::Lie::None;
 	c.lie_armed.store(false, std::memory_order_relaxed);
+	c.fired_lies.fetch_add(1, std::memory_order_relaxed);
 	return FaultPlan::Lie(c.lie.load(std::memory_order_relaxed));
 }
 
@@ -1009,6 +1011,43 @@ Card::CaptureCounters Card::capture_counters(unsigned capture_index) const
 		r.lost_no_buffer = k.pub_lost_nb.load(std::memory_order_relaxed);
 		r.lost_overrun = k.pub_lost_ovr.load(std::memory_order_relaxed);
 		r.in_buffer = k.pub_in_buffer.load(std::memory_order_relaxed);
+		std::atomic_thread_fence(std::memory_order_acquire);
+		if (k.pub_seq.load(std::memory_order_relaxed) == s1)
+			return r;
+	}
+}
+
+Card::FaultsFired Card::faults_fired(unsigned chan) const
+{
+	if (chan >= impl_->chans.size())
+		throw std::out_of_range("xcap model: faults_fired: no channel " + std::to_string(chan));
+	const Chan &c = *impl_->chans[chan];
+	return FaultsFired{c.fired_failures.load(std::memory_order_relaxed),
+			   c.fired_lies.load(std::memory_order_relaxed)};
+}
+
+Card::CaptureTotals Card::capture_totals(unsigned capture_index) const
+{
+	if (capture_index >= cfg_.capture_channels)
+		throw std::out_of_range("xcap model: no capture channel " + std::to_string(capture_index));
+	const CaptureChan &k = *impl_->chans[cfg_.copy_channels + capture_index]->cap;
+	CaptureTotals r;
+	for (;;) {
+		const uint64_t s1 = k.pub_seq.load(std::memory_order_acquire);
+		if (s1 & 1) {
+			std::this_thread::yield();
+			continue;
+		}
+		r.generated = k.pub_base_generated.load(std::memory_order_relaxed) +
+			      k.pub_generated.load(std::memory_order_relaxed);
+		r.delivered = k.pub_base_delivered.load(std::memory_order_relaxed) +
+			      k.pub_delivered.load(std::memory_order_relaxed);
+		r.lost_no_buffer = k.pub_base_lost_nb.load(std::memory_order_relaxed) +
+				   k.pub_lost_nb.load(std::memory_order_relaxed);
+		r.lost_overrun = k.pub_base_lost_ovr.load(std::memory_order_relaxed) +
+				 k.pub_lost_ovr.load(std::memory_order_relaxed);
+		r.in_buffer = k.pub_in_buffer.load(std::memory_order_relaxed);
+		r.discarded_at_reset = k.pub_discarded.load(std::memory_order_relaxed);
 		std::atomic_thread_fence(std::memory_order_acquire);
 		if (k.pub_seq.load(std::memory_order_relaxed) == s1)
 			return r;

@@ -252,6 +252,12 @@ public:
 	 * card performs no more DMA once this returns. */
 	void vanish();
 	bool vanished() const;
+	/* What the fault plans of a channel made happen since power-on:
+	 * descriptors failed by fail_nth/fail_every, lies told. */
+	struct FaultsFired {
+		uint64_t failures, lies;
+	};
+	FaultsFired faults_fired(unsigned chan) const;
 
 	/* Generator accounting, per capture channel index (0-based among capture
 	 * channels), since the channel was last enabled or reset: frames
@@ -263,6 +269,15 @@ public:
 		uint64_t generated, delivered, lost_no_buffer, lost_overrun, in_buffer;
 	};
 	CaptureCounters capture_counters(unsigned capture_index) const;
+	/* The same since power-on (summed over every enable and reset), plus the
+	 * records a reset forgot in the open buffer (HW §3.5: no completion).
+	 * Always generated == delivered + lost_no_buffer + lost_overrun +
+	 * in_buffer + discarded_at_reset. Ground truth for soak tests. */
+	struct CaptureTotals {
+		uint64_t generated, delivered, lost_no_buffer, lost_overrun, in_buffer,
+			discarded_at_reset;
+	};
+	CaptureTotals capture_totals(unsigned capture_index) const;
 
 private:
 	struct Impl; /* model internals (xcap_model_impl.h) */

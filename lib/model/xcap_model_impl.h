@@ -139,6 +139,13 @@ struct CaptureChan {
 	std::atomic<uint64_t> pub_seq{0};
 	std::atomic<uint64_t> pub_generated{0}, pub_delivered{0}, pub_lost_nb{0},
 		pub_lost_ovr{0}, pub_in_buffer{0};
+	/* the same summed over the previous enables/resets since power-on, and
+	 * records forgotten in the open buffer by a reset (test ground truth,
+	 * Card::capture_totals) */
+	uint64_t base_generated = 0, base_delivered = 0, base_lost_nb = 0, base_lost_ovr = 0,
+		discarded = 0;
+	std::atomic<uint64_t> pub_base_generated{0}, pub_base_delivered{0}, pub_base_lost_nb{0},
+		pub_base_lost_ovr{0}, pub_discarded{0};
 
 	CaptureEntry *front() { return q_count ? &q[q_head] : nullptr; }
 	void push(const CaptureEntry &e)
@@ -199,6 +206,8 @@ struct Chan {
 	std::atomic<uint8_t> lie{0}, lie_status{0x42};
 	std::atomic<uint64_t> lie_nth{0};
 	std::atomic<bool> lie_armed{false};
+	/* what the plan made happen (Card::faults_fired), written by the engine */
+	std::atomic<uint64_t> fired_failures{0}, fired_lies{0};
 	uint16_t hwhead_back = 0; /* FaultPlan::Lie::HwHeadBack, engine-private */
 
 	std::unique_ptr<CaptureChan> cap;

@@ -145,7 +145,8 @@ void expect_balanced(const std::string &json)
 {
 	const int64_t gen = jint(json, "generated"), del = jint(json, "delivered");
 	int64_t dropped = 0;
-	for (const char *k : {"no_buffer", "overrun", "ring_full", "tx_full", "filtered", "malformed"}) {
+	for (const char *k : {"no_buffer", "overrun", "ring_full", "tx_full", "filtered", "malformed",
+			      "channel_failed"}) {
 		const int64_t v = jint(json, k);
 		EXPECT_GE(v, 0) << k << " missing from " << json;
 		dropped += v;

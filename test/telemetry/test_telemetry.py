@@ -95,8 +95,11 @@ def test_cards_info_and_channel(copy_process):
     time.sleep(0.5)
     later = tel.query("/xcap/channel,0,0")
     assert later["completed"] > first["completed"], "the copy loop is not making progress"
-    # the card counts what it completed; the driver cannot have reaped more
-    assert later["hw_descriptors"] >= later["completed"]
+    # the card counts what it completed, but publishes its counters at the
+    # end of a batch (HW §3.1: they may lag the completions by one batch, at
+    # most 256 descriptors in the model), so the driver may have reaped up to
+    # one batch more than CntDesc shows yet (it did, ~1 in 3 under ASan)
+    assert later["hw_descriptors"] + 256 >= later["completed"]
     occ = tel.query("/xcap/occupancy,0")
     assert set(occ) == {"vchan0"} and 0 <= occ["vchan0"] <= 512
     assert tel.query("/xcap/errors,0") == {"vchan0": 0}
@@ -112,14 +115,16 @@ def test_errors_are_visible(copy_process):
         assert time.monotonic() < deadline, "no injected error reached the card counters"
         time.sleep(0.1)
     # the driver's count first: it can only have reaped errors the card
-    # had already counted when the channel is read after it
+    # had already completed when the channel is read after it
     errs = tel.query("/xcap/errors,0")["vchan0"]
     ch = tel.query("/xcap/channel,0,0")
     assert ch["err_name"] == "bus error" and ch["err_code"] == 10
     # every 1000th descriptor fails (the two counters are read one after
     # the other while the card runs, so allow one in between)
     assert abs(ch["hw_errors"] - ch["hw_descriptors"] // 1000) <= 1
-    assert errs <= ch["hw_errors"]
+    # ... but the card's counters may lag its completions by one batch
+    # (HW §3.1; <= 256 descriptors, so at most one failure at fail_every=1000)
+    assert errs <= ch["hw_errors"] + 1
 
 
 @pytest.mark.parametrize("copy_process", [("", [])], indirect=True)

@@ -487,6 +487,30 @@ TEST(ModelCapture, LossReportedAtStopInAnEmptyBuffer)
 	h.check_invariant();
 }
 
+TEST(ModelCapture, LossReportedAtStopInABufferPostedJustBefore)
+{
+	/* HW §8.3: the loss also reaches a buffer the card had not fetched yet
+	 * when the disable came (doorbell and disable in the same pass). */
+	CapHarness h(profile(1e6, 64, 1000));
+	Ring r = h.open(kCap, 4);
+	ASSERT_TRUE(h.until([&] { return h.counters().generated == 1000; }));
+	h.post_buffer(r, 4096);
+	h.post_buffer(r, 4096);
+	h.doorbell(r);
+	h.cwr(kCap, ch::kCtrl, 0); /* before the card saw the doorbell */
+	h.run();
+	ASSERT_EQ(h.state(kCap), ChannelState::Disabled);
+	auto c0 = h.next(r), c1 = h.next(r);
+	EXPECT_EQ(c0.status, S(Status::Successful));
+	EXPECT_EQ(c0.result, 64u);
+	Parsed ps = h.parse_at(0);
+	EXPECT_EQ(ps.hdr.flags, hw::bflag::kStopped);
+	EXPECT_EQ(ps.hdr.record_count, 0u);
+	EXPECT_EQ(ps.hdr.lost_no_buffer + ps.hdr.lost_overrun, 1000u);
+	EXPECT_EQ(c1.status, S(Status::UserAbort));
+	h.check_invariant();
+}
+
 TEST(ModelCapture, RateTimelines)
 {
 	{

@@ -15,6 +15,7 @@
 
 #include <rte_telemetry.h>
 
+#include "rte_pmd_xcap.h"
 #include "xcap_internal.h"
 
 namespace xcap {
@@ -223,3 +224,25 @@ RTE_INIT(xcap_telemetry_init)
 }
 
 } // namespace xcap
+
+extern "C" int rte_pmd_xcap_capture_counters(int16_t dev_id, uint16_t vchan,
+					     struct rte_pmd_xcap_capture_counters *out)
+{
+	using namespace xcap;
+	std::lock_guard<std::mutex> g(registry_lock);
+	const Dev *dev = lookup(dev_id);
+	if (dev == nullptr)
+		return -ENODEV;
+	if (vchan >= dev->nb_vchans || !dev->vchan[vchan].configured ||
+	    dev->vchan[vchan].kind != hw::ChannelKind::Capture)
+		return -EINVAL;
+	if (dev->bar.read32(reg::kId) == hw::kAllOnes)
+		return -ENODEV;
+	out->records = dev->bar.read64(chan_reg(vchan, reg::ch::kCntRecLo));
+	out->lost_no_buffer = dev->bar.read64(chan_reg(vchan, reg::ch::kCntLostLo));
+	out->lost_overrun = dev->bar.read64(chan_reg(vchan, reg::ch::kCntOvrLo));
+	/* a card that vanished between the reads */
+	if (dev->bar.read32(reg::kId) == hw::kAllOnes)
+		return -ENODEV;
+	return 0;
+}
