@@ -257,6 +257,28 @@ bool drain(WorkerCtx &x, uint64_t &cpl, uint64_t enq)
 }
 
 /* DMA_MEM_COPY (and mem2dev/dev2mem): enqueue kick_batch ops, submit, poll. */
+/* The submitting lcore's productive cycles (see the top of this file): an
+ * iteration that did work adds its cycles, unless it took longer than
+ * kDisturbedSeconds (the lcore was preempted): then it is only counted. */
+struct BusyMeter {
+	uint64_t busy = 0, disturbed = 0;
+	const uint64_t too_long = uint64_t(kDisturbedSeconds * double(rte_get_tsc_hz()));
+
+	void add(uint64_t t0, uint64_t t1)
+	{
+		if (likely(t1 - t0 < too_long))
+			busy += t1 - t0;
+		else
+			disturbed++;
+	}
+	void reset() { busy = disturbed = 0; }
+	void report(WorkerCtx &x) const
+	{
+		x.busy = busy;
+		x.disturbed = disturbed;
+	}
+};
+
 int dma_copy_worker(void *arg)
 {
 	WorkerCtx &x = *static_cast<WorkerCtx *>(arg);
@@ -284,8 +306,8 @@ int dma_copy_worker(void *arg)
 	const size_t nbat = batches.size();
 	uint64_t bh = 0, bt = 0; /* batch head/tail counters */
 	uint64_t enq = 0, cpl = 0, bi = 0;
-	uint64_t busy = 0, cpl0 = 0, t_ms = 0, disturbed = 0;
-	const uint64_t too_long = uint64_t(kDisturbedSeconds * double(rte_get_tsc_hz()));
+	uint64_t cpl0 = 0, t_ms = 0;
+	BusyMeter meter;
 	long csw0 = 0;
 	int phase = 0; /* 0 warm-up, 1 measure */
 
@@ -298,7 +320,7 @@ int dma_copy_worker(void *arg)
 				phase = 1;
 				cpl0 = cpl;
 				t_ms = t0;
-				busy = disturbed = 0;
+				meter.reset();
 				csw0 = context_switches();
 				deadline = t0 + x.window;
 			} else {
@@ -360,15 +382,10 @@ int dma_copy_worker(void *arg)
 				bh++;
 			}
 		}
-		if (did) {
-			if (likely(t1 - t0 < too_long))
-				busy += t1 - t0;
-			else
-				disturbed++;
-		}
+		if (did)
+			meter.add(t0, t1);
 	}
-	x.busy = busy;
-	x.disturbed = disturbed;
+	meter.report(x);
 	x.issued = enq;
 	if (x.err.empty())
 		drain(x, cpl, enq);
@@ -427,10 +444,10 @@ int capture_worker(void *arg)
 	const uint64_t kick = x.sc.kick_batch;
 	const uint64_t nb = x.sc.nr_buf;
 	uint64_t cap = std::min<uint64_t>(x.sc.ring_size, nb);
-	uint64_t enq = 0, cpl = 0, busy = 0, t_ms = 0, seq = 0;
+	uint64_t enq = 0, cpl = 0, t_ms = 0, seq = 0;
 	uint64_t rec0 = 0, bytes0 = 0, nb0 = 0, ovr0 = 0, buf0 = 0;
-	uint64_t records = 0, bytes = 0, lost_nb = 0, lost_ovr = 0, disturbed = 0;
-	const uint64_t too_long = uint64_t(kDisturbedSeconds * double(rte_get_tsc_hz()));
+	uint64_t records = 0, bytes = 0, lost_nb = 0, lost_ovr = 0;
+	BusyMeter meter;
 	long csw0 = 0;
 	int phase = 0;
 
@@ -443,7 +460,7 @@ int capture_worker(void *arg)
 				phase = 1;
 				rec0 = records, bytes0 = bytes, nb0 = lost_nb, ovr0 = lost_ovr, buf0 = cpl;
 				t_ms = t0;
-				busy = disturbed = 0;
+				meter.reset();
 				csw0 = context_switches();
 				deadline = t0 + x.window;
 			} else {
@@ -509,15 +526,10 @@ int capture_worker(void *arg)
 			cpl += n;
 			did = true;
 		}
-		if (did) {
-			if (likely(t1 - t0 < too_long))
-				busy += t1 - t0;
-			else
-				disturbed++;
-		}
+		if (did)
+			meter.add(t0, t1);
 	}
-	x.busy = busy;
-	x.disturbed = disturbed;
+	meter.report(x);
 	x.issued = enq;
 	/* Buffers still posted complete when the device stops (HW §3.5). */
 	return 0;
