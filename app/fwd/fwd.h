@@ -206,6 +206,8 @@ struct Totals {
 	double seconds = 0;
 	double cpp_median = 0, cpp_mean = 0;
 };
+/* rte_dma_dump() of dev as text ("" if it cannot be captured). */
+std::string dump_text(int16_t dev);
 /* generated (and, if card_lost, the card's own loss counters) per channel */
 bool card_generated(Ctx &x, std::vector<uint64_t> &by_channel, uint64_t *card_lost = nullptr);
 Totals compute_totals(Ctx &x);

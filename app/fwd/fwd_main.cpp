@@ -207,25 +207,14 @@ bool has_capture(int16_t dev)
 /* "N copy + M capture channels" from rte_dma_dump (PCI cards). */
 bool dump_channels(int16_t dev, unsigned &n_copy, unsigned &n_cap)
 {
-	char *text = nullptr;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	if (f == nullptr)
+	const std::string text = dump_text(dev);
+	const size_t at = text.find(" copy + ");
+	if (at == std::string::npos)
 		return false;
-	rte_dma_dump(dev, f);
-	fclose(f);
-	bool ok = false;
-	if (text) {
-		const char *p = strstr(text, " copy + ");
-		if (p) {
-			const char *q = p;
-			while (q > text && q[-1] >= '0' && q[-1] <= '9')
-				q--;
-			ok = sscanf(q, "%u copy + %u capture", &n_copy, &n_cap) == 2;
-		}
-	}
-	free(text);
-	return ok;
+	size_t q = at;
+	while (q > 0 && text[q - 1] >= '0' && text[q - 1] <= '9')
+		q--;
+	return sscanf(text.c_str() + q, "%u copy + %u capture", &n_copy, &n_cap) == 2;
 }
 
 void setup_card(Ctx &x, const cpu_set_t &orig)

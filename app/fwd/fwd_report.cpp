@@ -42,15 +42,8 @@ std::string human(double v)
 bool dump_counters(int16_t dev, uint16_t vchan, uint64_t &records, uint64_t &lost_nb,
 		   uint64_t &lost_ovr)
 {
-	char *text = nullptr;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	if (f == nullptr)
-		return false;
-	rte_dma_dump(dev, f);
-	fclose(f);
 	bool found = false;
-	std::istringstream in(text ? text : "");
+	std::istringstream in(dump_text(dev));
 	std::string line;
 	const std::string head = "  vchan " + std::to_string(vchan) + " (capture)";
 	bool in_vchan = false;
@@ -66,11 +59,24 @@ bool dump_counters(int16_t dev, uint16_t vchan, uint64_t &records, uint64_t &los
 			   " lost (overrun) %" SCNu64, &records, &lost_nb, &lost_ovr) == 3)
 			found = true;
 	}
-	free(text);
 	return found;
 }
 
 } // namespace
+
+std::string dump_text(int16_t dev)
+{
+	char *text = nullptr;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (f == nullptr)
+		return "";
+	rte_dma_dump(dev, f);
+	fclose(f);
+	std::string out(text ? text : "");
+	free(text);
+	return out;
+}
 
 bool card_generated(Ctx &x, std::vector<uint64_t> &by_channel, uint64_t *card_lost)
 {

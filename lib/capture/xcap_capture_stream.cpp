@@ -302,6 +302,15 @@ struct Stream::Impl {
 	uint16_t read(Record *out, uint16_t n);
 	uint16_t rx_burst(rte_mbuf **pkts, uint16_t n);
 	uint16_t read_refs(RecordRef *out, uint16_t n);
+	/* The start of rx_burst() and read_refs(): act on a pending stop, and
+	 * cut the burst to the scratch size (no allocation on the fast path;
+	 * returning fewer records is allowed). */
+	uint16_t burst_begin(uint16_t n)
+	{
+		if (stop_requested) [[unlikely]]
+			poll();
+		return n > scratch.size() ? uint16_t(scratch.size()) : n;
+	}
 	Buffer *handout_buffer();
 	void handed_out(Buffer *b, uint32_t k);
 	bool drained() const;
@@ -1185,12 +1194,7 @@ uint16_t Stream::Impl::rx_burst(rte_mbuf **pkts, uint16_t n)
 {
 	if (mp == nullptr)
 		return 0;
-	if (stop_requested) [[unlikely]]
-		poll();
-	/* no allocation on the fast path: a burst is at most the scratch size
-	 * (sized at creation), and returning fewer records is allowed */
-	if (n > scratch.size())
-		n = uint16_t(scratch.size());
+	n = burst_begin(n);
 	uint16_t got = 0;
 	while (got < n) {
 		Buffer *b = handout_buffer();
@@ -1241,12 +1245,7 @@ uint16_t Stream::Impl::rx_burst(rte_mbuf **pkts, uint16_t n)
 
 uint16_t Stream::Impl::read_refs(RecordRef *out, uint16_t n)
 {
-	if (stop_requested) [[unlikely]]
-		poll();
-	/* no allocation on the fast path: a burst is at most the scratch size
-	 * (sized at creation), and returning fewer records is allowed */
-	if (n > scratch.size())
-		n = uint16_t(scratch.size());
+	n = burst_begin(n);
 	uint16_t got = 0;
 	while (got < n) {
 		Buffer *b = handout_buffer();
