@@ -56,15 +56,17 @@ void drop_mbufs(Ctx &x, rte_mbuf **pkts, unsigned n, capture::DropCause cause)
 	rte_pktmbuf_free_bulk(pkts, n);
 }
 
-/* To a worker ring. Full: wait for room (keeping the stream's buffers
- * going round meanwhile), or drop and count. */
-void enqueue(Ctx &x, rte_ring *r, rte_mbuf **pkts, unsigned n)
+/* To a worker ring: put(items, n) enqueues what fits and returns how many;
+ * drop(items, n) counts and frees. Full: wait for room (keeping the
+ * stream's buffers going round meanwhile), or drop. */
+template <typename Item, typename Put, typename Drop>
+void enqueue_or_drop(Ctx &x, Item *items, unsigned n, Put put, Drop drop)
 {
 	if (x.draining) [[unlikely]] {
-		drop_mbufs(x, pkts, n, capture::DropCause::RingFull);
+		drop(items, n);
 		return;
 	}
-	unsigned k = rte_ring_sp_enqueue_burst(r, reinterpret_cast<void **>(pkts), n, nullptr);
+	unsigned k = put(items, n);
 	if (k == n)
 		return;
 	if (x.opt.ring_wait && !x.stopping) {
@@ -74,13 +76,21 @@ void enqueue(Ctx &x, rte_ring *r, rte_mbuf **pkts, unsigned n)
 			/* a worker sharing our CPU needs it to make room */
 			if (spins >= 64)
 				sched_yield();
-			k += rte_ring_sp_enqueue_burst(r, reinterpret_cast<void **>(pkts + k), n - k,
-						       nullptr);
+			k += put(items + k, n - k);
 		}
 		x.burst_wait += rte_rdtsc() - t0; /* not our work: the worker's */
 		return;
 	}
-	drop_mbufs(x, pkts + k, n - k, capture::DropCause::RingFull);
+	drop(items + k, n - k);
+}
+
+void enqueue(Ctx &x, rte_ring *r, rte_mbuf **pkts, unsigned n)
+{
+	enqueue_or_drop(x, pkts, n,
+		[r](rte_mbuf **p, unsigned m) {
+			return rte_ring_sp_enqueue_burst(r, reinterpret_cast<void **>(p), m, nullptr);
+		},
+		[&x](rte_mbuf **p, unsigned m) { drop_mbufs(x, p, m, capture::DropCause::RingFull); });
 }
 
 uint32_t flow_hash_data(const uint8_t *p, uint32_t len, uint32_t ch);
@@ -263,29 +273,15 @@ void drop_refs(Ctx &x, const capture::RecordRef *refs, unsigned n, capture::Drop
 
 void enqueue_refs(Ctx &x, rte_ring *r, const capture::RecordRef *refs, unsigned n)
 {
-	constexpr unsigned es = sizeof(capture::RecordRef);
-	if (x.draining) [[unlikely]] {
-		drop_refs(x, refs, n, capture::DropCause::RingFull);
-		return;
-	}
-	unsigned k = rte_ring_sp_enqueue_burst_elem(r, refs, es, n, nullptr);
-	if (k == n)
-		return;
-	if (x.opt.ring_wait && !x.stopping) {
-		const uint64_t t0 = rte_rdtsc();
-		for (unsigned spins = 0; k < n; spins++) {
-			x.stream->poll();
-			if (spins >= 64)
-				sched_yield();
-			k += rte_ring_sp_enqueue_burst_elem(r, refs + k, es, n - k, nullptr);
-		}
-		x.burst_wait += rte_rdtsc() - t0;
-		return;
-	}
-	drop_refs(x, refs + k, n - k, capture::DropCause::RingFull);
+	enqueue_or_drop(x, refs, n,
+		[r](const capture::RecordRef *p, unsigned m) {
+			return rte_ring_sp_enqueue_burst_elem(r, p, sizeof(capture::RecordRef), m,
+							      nullptr);
+		},
+		[&x](const capture::RecordRef *p, unsigned m) {
+			drop_refs(x, p, m, capture::DropCause::RingFull);
+		});
 }
-
-uint32_t flow_hash_data(const uint8_t *p, uint32_t len, uint32_t ch);
 
 int fwd_workers_refs(Ctx &x)
 {
