@@ -220,6 +220,43 @@ void wait_start(WorkerCtx &x)
 		rte_pause();
 }
 
+/* Every worker's clock: it waits for the common start, warms up for
+ * x.warmup cycles, then measures one window of x.window cycles. at(t), at
+ * the top of each iteration, says Begin once (take the counters' baseline),
+ * End once (the window's cycles and context switches are in x; take the
+ * counters' deltas and stop), and Run otherwise. */
+class Window {
+public:
+	enum Event { Run, Begin, End };
+	explicit Window(WorkerCtx &x) : x_(x)
+	{
+		wait_start(x);
+		deadline_ = rte_rdtsc() + x.warmup;
+	}
+	Event at(uint64_t t)
+	{
+		if (likely(t < deadline_))
+			return Run;
+		if (!measuring_) {
+			measuring_ = true;
+			t_begin_ = t;
+			csw0_ = context_switches();
+			deadline_ = t + x_.window;
+			return Begin;
+		}
+		x_.window_cycles = t - t_begin_;
+		x_.csw = context_switches() - csw0_;
+		return End;
+	}
+	bool measuring() const { return measuring_; }
+
+private:
+	WorkerCtx &x_;
+	uint64_t deadline_ = 0, t_begin_ = 0;
+	long csw0_ = 0;
+	bool measuring_ = false;
+};
+
 /* Reads the error status of the first failed op after has_error. */
 std::string dma_error(int16_t dev, uint16_t vchan)
 {
@@ -306,29 +343,19 @@ int dma_copy_worker(void *arg)
 	const size_t nbat = batches.size();
 	uint64_t bh = 0, bt = 0; /* batch head/tail counters */
 	uint64_t enq = 0, cpl = 0, bi = 0;
-	uint64_t cpl0 = 0, t_ms = 0;
+	uint64_t cpl0 = 0;
 	BusyMeter meter;
-	long csw0 = 0;
-	int phase = 0; /* 0 warm-up, 1 measure */
 
-	wait_start(x);
-	uint64_t deadline = rte_rdtsc() + x.warmup;
+	Window win(x);
 	for (;;) {
 		const uint64_t t0 = rte_rdtsc();
-		if (unlikely(t0 >= deadline)) {
-			if (phase == 0) {
-				phase = 1;
-				cpl0 = cpl;
-				t_ms = t0;
-				meter.reset();
-				csw0 = context_switches();
-				deadline = t0 + x.window;
-			} else {
-				x.window_cycles = t0 - t_ms;
+		if (const Window::Event ev = win.at(t0); unlikely(ev != Window::Run)) {
+			if (ev == Window::End) {
 				x.ops = cpl - cpl0;
-				x.csw = context_switches() - csw0;
 				break;
 			}
+			cpl0 = cpl;
+			meter.reset();
 		}
 		bool did = false;
 		if (enq - cpl + kick <= cap) {
@@ -377,7 +404,7 @@ int dma_copy_worker(void *arg)
 			cpl += n;
 			did = true;
 			while (bh != bt && batches[bh % nbat].end <= cpl) {
-				if (phase == 1)
+				if (win.measuring())
 					x.hist.add(t1 - batches[bh % nbat].tsc);
 				bh++;
 			}
@@ -400,27 +427,16 @@ int cpu_copy_worker(void *arg)
 	const uint64_t nb = x.sc.nr_buf;
 	/* look at the clock every ~64 KiB copied */
 	const uint64_t step = std::clamp<uint64_t>(65536 / len, 1, 64);
-	uint64_t done = 0, done0 = 0, bi = 0, t_ms = 0;
-	long csw0 = 0;
-	int phase = 0;
+	uint64_t done = 0, done0 = 0, bi = 0;
 
-	wait_start(x);
-	uint64_t deadline = rte_rdtsc() + x.warmup;
+	Window win(x);
 	for (;;) {
-		const uint64_t t = rte_rdtsc();
-		if (unlikely(t >= deadline)) {
-			if (phase == 0) {
-				phase = 1;
-				done0 = done;
-				t_ms = t;
-				csw0 = context_switches();
-				deadline = t + x.window;
-			} else {
-				x.window_cycles = t - t_ms;
+		if (const Window::Event ev = win.at(rte_rdtsc()); unlikely(ev != Window::Run)) {
+			if (ev == Window::End) {
 				x.ops = done - done0;
-				x.csw = context_switches() - csw0;
 				break;
 			}
+			done0 = done;
 		}
 		for (uint64_t k = 0; k < step; k++) {
 			rte_memcpy(x.dst.va(bi), x.src.va(bi), len);
@@ -444,28 +460,19 @@ int capture_worker(void *arg)
 	const uint64_t kick = x.sc.kick_batch;
 	const uint64_t nb = x.sc.nr_buf;
 	uint64_t cap = std::min<uint64_t>(x.sc.ring_size, nb);
-	uint64_t enq = 0, cpl = 0, t_ms = 0, seq = 0;
+	uint64_t enq = 0, cpl = 0, seq = 0;
 	uint64_t rec0 = 0, bytes0 = 0, nb0 = 0, ovr0 = 0, buf0 = 0;
 	uint64_t records = 0, bytes = 0, lost_nb = 0, lost_ovr = 0;
 	BusyMeter meter;
-	long csw0 = 0;
-	int phase = 0;
 
-	wait_start(x);
-	uint64_t deadline = rte_rdtsc() + x.warmup;
+	Window win(x);
 	for (;;) {
 		const uint64_t t0 = rte_rdtsc();
-		if (unlikely(t0 >= deadline)) {
-			if (phase == 0) {
-				phase = 1;
+		if (const Window::Event ev = win.at(t0); unlikely(ev != Window::Run)) {
+			if (ev == Window::Begin) {
 				rec0 = records, bytes0 = bytes, nb0 = lost_nb, ovr0 = lost_ovr, buf0 = cpl;
-				t_ms = t0;
 				meter.reset();
-				csw0 = context_switches();
-				deadline = t0 + x.window;
 			} else {
-				x.window_cycles = t0 - t_ms;
-				x.csw = context_switches() - csw0;
 				x.records = records - rec0;
 				x.bytes = bytes - bytes0;
 				x.lost_nb = lost_nb - nb0;
