@@ -1078,13 +1078,14 @@ void Stream::Impl::count_malformed(Buffer *b)
 uint32_t Stream::Impl::read_detached(Buffer *b, Record *out, uint32_t n)
 {
 	uint32_t got = 0;
+	uint64_t bytes = 0, filtered = 0;
 	const bool plain = !cfg.filter && cfg.snaplen == 0;
 	while (got < n && !b->parser.done()) {
 		const uint32_t k = b->parser.next(out + got, n - got);
 		uint32_t kept = k;
 		if (plain) [[likely]] {
 			for (uint32_t i = 0; i < k; i++)
-				b->det_bytes += out[got + i].cap_len;
+				bytes += out[got + i].cap_len;
 		} else {
 			kept = 0;
 			for (uint32_t i = 0; i < k; i++) {
@@ -1095,16 +1096,18 @@ uint32_t Stream::Impl::read_detached(Buffer *b, Record *out, uint32_t n)
 					r.cap_len = cfg.snaplen;
 					r.flags |= hw::rflag::kTruncated;
 				}
-				b->det_bytes += r.cap_len;
+				bytes += r.cap_len;
 				out[got + kept++] = r;
 			}
-			b->det_filtered += k - kept;
+			filtered += k - kept;
 			add_undelivered(b->chan, k - kept);
 		}
 		got += kept;
 		b->det_malformed += announce_malformed(b);
 	}
 	b->det_got += got;
+	b->det_bytes += bytes;
+	b->det_filtered += filtered;
 	return got;
 }
 
