@@ -16,6 +16,7 @@
 
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+#include "xcap_dpdk_compat.h" /* xcap_ring_create_elem */
 
 #include "fwd_options.h"
 #include "xcap_capture.hpp"

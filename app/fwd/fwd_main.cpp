@@ -360,7 +360,7 @@ void setup_workers(Ctx &x)
 		const unsigned size = x.opt.worker_path == WorkerPath::Buffers
 					      ? std::max(64u, rte_align32pow2(x.opt.buffers + 1))
 					      : x.opt.ring_size;
-		rte_ring *r = rte_ring_create_elem(name.c_str(), esize, size, x.numa,
+		rte_ring *r = xcap_ring_create_elem(name.c_str(), esize, size, x.numa,
 						   RING_F_SP_ENQ | RING_F_SC_DEQ);
 		if (r == nullptr)
 			die(1, "cannot create worker ring " + name + ": " + rte_strerror(rte_errno));

@@ -19,6 +19,7 @@
 #include <rte_lcore.h>
 #include <rte_pause.h>
 #include <rte_ring.h>
+#include "xcap_dpdk_compat.h" /* xcap_ring_create_elem */
 
 #include "capture_test.h"
 
@@ -351,7 +352,7 @@ TEST_F(CaptureTest, RecordRefsReleasedOnAnotherLcore)
 	ASSERT_TRUE(s);
 	RefShared sh;
 	sh.s = s.get();
-	sh.ring = rte_ring_create_elem("t_refs", sizeof(capture::RecordRef), 4096, SOCKET_ID_ANY,
+	sh.ring = xcap_ring_create_elem("t_refs", sizeof(capture::RecordRef), 4096, SOCKET_ID_ANY,
 				       RING_F_SP_ENQ | RING_F_SC_DEQ);
 	ASSERT_NE(sh.ring, nullptr);
 	const unsigned lc = rte_get_next_lcore(rte_lcore_id(), 1, 0);

@@ -52,8 +52,9 @@ public:
 
 	void TearDown() override
 	{
-		if (up_)
+		if (up_) {
 			EXPECT_EQ(rte_eal_cleanup(), 0);
+		}
 		up_ = false;
 	}
 

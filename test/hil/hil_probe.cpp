@@ -110,7 +110,7 @@ int main(int argc, char **argv)
 
 	rte_dma_info info;
 	rte_dma_info_get(dev, &info);
-	const rte_dma_conf conf = {.nb_vchans = 1, .enable_silent = false};
+	const rte_dma_conf conf = {.nb_vchans = 1};
 	rte_dma_vchan_conf vconf = {};
 	vconf.direction = RTE_DMA_DIR_MEM_TO_MEM;
 	vconf.nb_desc = RTE_MIN(kDesc, info.max_desc);

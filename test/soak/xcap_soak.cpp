@@ -37,6 +37,7 @@
 #include <rte_eal.h>
 #include <rte_lcore.h>
 #include <rte_ring.h>
+#include "xcap_dpdk_compat.h" /* xcap_ring_create_elem */
 
 #include "xcap_capture.hpp"
 #include "xcap_emu.h"
@@ -371,7 +372,7 @@ int main(int argc, char **argv)
 
 	for (size_t j = 0; j < sizeof g_ramp; j++)
 		g_ramp[j] = uint8_t(j);
-	g.ring = rte_ring_create_elem("xcap_soak", sizeof(capture::RecordRef), 8192, SOCKET_ID_ANY,
+	g.ring = xcap_ring_create_elem("xcap_soak", sizeof(capture::RecordRef), 8192, SOCKET_ID_ANY,
 				      RING_F_SP_ENQ | RING_F_SC_DEQ);
 	if (g.ring == nullptr) {
 		fprintf(stderr, "xcap-soak: cannot create the ring\n");

@@ -19,11 +19,8 @@
 #include <rte_log.h>
 #include <rte_memzone.h>
 
+#include "xcap_dpdk_compat.h" /* XCAP_LOG, the per-version differences */
 #include "xcap_hw_defs.h"
-
-extern int xcap_logtype;
-#define XCAP_LOG(level, fmt, ...) \
-	rte_log(RTE_LOG_##level, xcap_logtype, "xcap: %s(): " fmt "\n", __func__, ##__VA_ARGS__)
 
 namespace xcap {
 

@@ -86,7 +86,7 @@ int cmd_info(const char *, const char *params, rte_tel_data *d)
 	rte_tel_data_add_dict_int(d, "capture_channels", int(dev->n_capture));
 	rte_tel_data_add_dict_int(d, "configured_vchans", dev->nb_vchans);
 	rte_tel_data_add_dict_int(d, "max_ring", int(1u << dev->max_ring_log2));
-	rte_tel_data_add_dict_u64(d, "max_xfer", dev->max_xfer);
+	xcap_tel_dict_add_u64(d, "max_xfer", dev->max_xfer);
 	rte_tel_data_add_dict_int(d, "max_sge", int(dev->max_sge));
 	rte_tel_data_add_dict_int(d, "addr_width", int(dev->addr_width));
 	rte_tel_data_add_dict_int(d, "null_engine", dev->null_engine);
@@ -117,23 +117,23 @@ int cmd_channel(const char *, const char *params, rte_tel_data *d)
 	rte_tel_data_add_dict_int(d, "in_flight", in_flight);
 	rte_tel_data_add_dict_int(d, "occupancy_pct", in_flight * 100 / vc.nb_desc);
 	rte_tel_data_add_dict_int(d, "memzone_socket", vc.mz.get()->socket_id);
-	rte_tel_data_add_dict_u64(d, "submitted", vc.stat_submitted);
-	rte_tel_data_add_dict_u64(d, "completed", vc.stat_completed);
-	rte_tel_data_add_dict_u64(d, "errors", vc.stat_errors);
-	rte_tel_data_add_dict_u64(d, "card_faults", vc.card_faults);
+	xcap_tel_dict_add_u64(d, "submitted", vc.stat_submitted);
+	xcap_tel_dict_add_u64(d, "completed", vc.stat_completed);
+	xcap_tel_dict_add_u64(d, "errors", vc.stat_errors);
+	xcap_tel_dict_add_u64(d, "card_faults", vc.card_faults);
 	rte_tel_data_add_dict_int(d, "failed", vc.failed);
 	rte_tel_data_add_dict_int(d, "hw_head", int(bar.read32(chan_reg(v, reg::ch::kHwHead))));
 	rte_tel_data_add_dict_int(d, "err_code", int(code));
 	rte_tel_data_add_dict_string(d, "err_name", status_name(code));
 	rte_tel_data_add_dict_int(d, "err_index", int(bar.read32(chan_reg(v, reg::ch::kErrIndex))));
-	rte_tel_data_add_dict_u64(d, "hw_descriptors", bar.read64(chan_reg(v, reg::ch::kCntDescLo)));
-	rte_tel_data_add_dict_u64(d, "hw_errors", bar.read64(chan_reg(v, reg::ch::kCntErrLo)));
-	rte_tel_data_add_dict_u64(d, "hw_bytes", bar.read64(chan_reg(v, reg::ch::kCntBytesLo)));
+	xcap_tel_dict_add_u64(d, "hw_descriptors", bar.read64(chan_reg(v, reg::ch::kCntDescLo)));
+	xcap_tel_dict_add_u64(d, "hw_errors", bar.read64(chan_reg(v, reg::ch::kCntErrLo)));
+	xcap_tel_dict_add_u64(d, "hw_bytes", bar.read64(chan_reg(v, reg::ch::kCntBytesLo)));
 	if (vc.kind == hw::ChannelKind::Capture) {
-		rte_tel_data_add_dict_u64(d, "records", bar.read64(chan_reg(v, reg::ch::kCntRecLo)));
-		rte_tel_data_add_dict_u64(d, "lost_no_buffer",
+		xcap_tel_dict_add_u64(d, "records", bar.read64(chan_reg(v, reg::ch::kCntRecLo)));
+		xcap_tel_dict_add_u64(d, "lost_no_buffer",
 					  bar.read64(chan_reg(v, reg::ch::kCntLostLo)));
-		rte_tel_data_add_dict_u64(d, "lost_overrun",
+		xcap_tel_dict_add_u64(d, "lost_overrun",
 					  bar.read64(chan_reg(v, reg::ch::kCntOvrLo)));
 	}
 	return 0;
@@ -172,7 +172,7 @@ int cmd_errors(const char *, const char *params, rte_tel_data *d)
 {
 	return per_vchan(params, d, [](const Dev &, const Vchan &vc, unsigned, rte_tel_data *t,
 				       const std::string &key) {
-		rte_tel_data_add_dict_u64(t, key.c_str(), vc.stat_errors + vc.card_faults);
+		xcap_tel_dict_add_u64(t, key.c_str(), vc.stat_errors + vc.card_faults);
 	});
 }
 
@@ -180,9 +180,9 @@ int cmd_capture_drops(const char *, const char *params, rte_tel_data *d)
 {
 	return per_vchan(params, d, [](const Dev &dev, const Vchan &, unsigned v, rte_tel_data *t,
 				       const std::string &key) {
-		rte_tel_data_add_dict_u64(t, (key + "_lost_no_buffer").c_str(),
+		xcap_tel_dict_add_u64(t, (key + "_lost_no_buffer").c_str(),
 					  dev.bar.read64(chan_reg(v, reg::ch::kCntLostLo)));
-		rte_tel_data_add_dict_u64(t, (key + "_lost_overrun").c_str(),
+		xcap_tel_dict_add_u64(t, (key + "_lost_overrun").c_str(),
 					  dev.bar.read64(chan_reg(v, reg::ch::kCntOvrLo)));
 	}, true);
 }
