@@ -229,6 +229,10 @@ HIL_TIMEOUT=$guest_timeout
 XCAP_SRC=$src
 XCAP_BUILD=$build
 XCAP_HIL_NODE=1
+# the host's DPDK (Debian's, or a source build: its bin and libraries are
+# outside the guest's default paths), seen through the 9p root
+export PATH=$PATH
+export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}
 EOF
 # shellcheck disable=SC2054 # commas inside QEMU option values
 qemu=(qemu-system-x86_64 -name xcap-hil -nodefaults -no-user-config -display none
