@@ -8,12 +8,17 @@
 #include <rte_memzone.h>
 
 #include "pmd_test.h"
+#include "xcap_dpdk_compat.h"
 
 namespace xcap::test {
 namespace {
 
 constexpr uint64_t kBaseCapa = RTE_DMA_CAPA_MEM_TO_MEM | RTE_DMA_CAPA_OPS_COPY |
-	RTE_DMA_CAPA_OPS_COPY_SG | RTE_DMA_CAPA_OPS_FILL | RTE_DMA_CAPA_HANDLES_ERRORS;
+	RTE_DMA_CAPA_OPS_COPY_SG | RTE_DMA_CAPA_OPS_FILL | RTE_DMA_CAPA_HANDLES_ERRORS
+#if XCAP_DPDK_HAS_DMA_OPS
+	| RTE_DMA_CAPA_OPS_ENQ_DEQ /* every card with a copy channel (test_ops.cpp) */
+#endif
+	;
 
 using DevInfo = PmdTest;
 

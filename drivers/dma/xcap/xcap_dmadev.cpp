@@ -20,6 +20,7 @@
 #include <rte_eal.h>
 #include <rte_memory.h>
 
+#include "xcap_fastpath.h"
 #include "xcap_internal.h"
 
 RTE_LOG_REGISTER(xcap_logtype, pmd.dma.xcap, INFO);
@@ -30,8 +31,6 @@ namespace {
 using hw::chan_reg;
 namespace reg = hw::reg;
 
-static_assert(RTE_DMA_OP_FLAG_FENCE == hw::dflag::kFence,
-	      "the fence flag passes straight into the descriptor");
 static_assert(sizeof(hw::Completion) == sizeof(uint64_t));
 
 /* A card must answer a control write (reset, enable, disable) within this.
@@ -46,21 +45,8 @@ const Dev *dev_of(const void *priv) { return static_cast<const Dev *>(priv); }
  * Fast path. No MMIO reads, no allocation, no locks, no exceptions.
  * ---------------------------------------------------------------------- */
 
-/* HW §7.1: every descriptor up to vc.next must be visible in host memory
- * before the card sees the new producer index. rte_write32() issues
- * rte_io_wmb() (store-store order: a compiler barrier on x86, whose stores
- * are already ordered; dmb oshst on Arm) before the doorbell store. */
-inline void ring_doorbell(Vchan &vc)
-{
-	const uint16_t next = vc.next;
-	if (next == vc.submitted)
-		return;
-	/* HW §6.2: ask the card not to hold back the batch's last completion. */
-	vc.ring[uint16_t(next - 1) & vc.mask].flags |= hw::dflag::kCompletionRequest;
-	rte_write32(next, vc.doorbell);
-	vc.stat_submitted += uint16_t(next - vc.submitted);
-	vc.submitted = next;
-}
+/* Descriptor and SG writes, the doorbell (HW §7.1), completion reads:
+ * xcap_fastpath.h, shared with the op-based path (xcap_ops.cpp). */
 
 /* rte_dma_copy(..., RTE_DMA_OP_FLAG_SUBMIT): out of line, so that the
  * enqueue functions need no registers beyond the argument ones. */
@@ -70,13 +56,6 @@ __rte_noinline int submit_with(Vchan &vc, uint16_t id)
 	return id;
 }
 
-/* HW §4: bytes 0-3 of a descriptor: opcode, flags (only the fence flag
- * passes from the caller) and id, as one little-endian word. */
-inline uint32_t desc_word0(uint32_t opcode, uint64_t flags, uint16_t id)
-{
-	return opcode | (uint32_t(flags) & RTE_DMA_OP_FLAG_FENCE) << 8 | uint32_t(id) << 16;
-}
-
 inline int enqueue(Vchan &vc, uint32_t opcode, uint64_t flags, uint32_t length, uint64_t src,
 		   uint64_t dst, uint32_t word3 = 0)
 {
@@ -84,14 +63,7 @@ inline int enqueue(Vchan &vc, uint32_t opcode, uint64_t flags, uint32_t length, 
 	/* A slot is free once its previous completion has been read (HW §6). */
 	if (unlikely(id == vc.limit))
 		return -ENOSPC;
-	/* HW §4. The card reads the slot only after the doorbell (HW §7.1), so
-	 * the order of these stores does not matter. */
-	auto *w = reinterpret_cast<uint32_t *>(vc.ring + (id & vc.mask));
-	w[0] = desc_word0(opcode, flags, id);
-	w[1] = length;
-	reinterpret_cast<uint64_t *>(w)[1] = src;
-	reinterpret_cast<uint64_t *>(w)[2] = dst;
-	reinterpret_cast<uint64_t *>(w)[3] = word3; /* nb_src, nb_dst (CopySg), reserved 0 */
+	put_desc(vc, id, opcode, flags, length, src, dst, word3);
 	vc.next = uint16_t(id + 1);
 	if (flags & RTE_DMA_OP_FLAG_SUBMIT)
 		return submit_with(vc, id);
@@ -125,18 +97,8 @@ int xcap_copy_sg(void *priv, uint16_t vchan, const rte_dma_sge *src, const rte_d
 	if (unlikely(vc.next == vc.limit))
 		return -ENOSPC;
 	const uint16_t slot = vc.next & vc.mask;
-	hw::Sge *s = vc.sg + size_t(slot) * 2 * vc.max_sge;
-	hw::Sge *d = s + vc.max_sge;
-	uint64_t total = 0;
-	for (uint16_t i = 0; i < nb_src; i++) {
-		s[i] = hw::Sge{src[i].addr, src[i].length, 0};
-		total += src[i].length;
-	}
-	for (uint16_t i = 0; i < nb_dst; i++)
-		d[i] = hw::Sge{dst[i].addr, dst[i].length, 0};
-	const uint64_t sg_iova = vc.sg_iova + uint64_t(slot) * 2 * vc.max_sge * sizeof(hw::Sge);
-	/* A total above 32 bits cannot be described: let the card reject it. */
-	const uint32_t length = total > UINT32_MAX ? 0 : uint32_t(total);
+	const uint32_t length = put_sg_lists(vc, slot, src, nb_src, dst, nb_dst);
+	const uint64_t sg_iova = sg_slot_iova(vc, slot);
 	return enqueue(vc, uint32_t(hw::Opcode::CopySg), flags, length, sg_iova,
 		       sg_iova + vc.max_sge * sizeof(hw::Sge), uint32_t(nb_src) | uint32_t(nb_dst) << 16);
 }
@@ -145,13 +107,6 @@ int xcap_submit(void *priv, uint16_t vchan)
 {
 	ring_doorbell(dev_of(priv)->vchan[vchan]);
 	return 0;
-}
-
-/* The low 32 bits of a successful completion for ring index idx: status 0,
- * flags = the expected phase, id = idx (HW §6). One compare per entry. */
-inline uint32_t success_word(uint16_t idx, unsigned log2)
-{
-	return (uint32_t(hw::completion_phase(idx, log2)) << 8) | (uint32_t(idx) << 16);
 }
 
 #ifdef __SSE2__
@@ -199,19 +154,6 @@ inline uint16_t success_run(const volatile uint64_t *p, unsigned run, uint32_t &
 	return uint16_t(k);
 }
 
-enum class Entry { Success, NotYet, Failed, Fault };
-
-inline Entry classify(uint32_t lo, uint16_t idx, unsigned log2)
-{
-	if (likely(lo == success_word(idx, log2)))
-		return Entry::Success;
-	if (((lo >> 8) & hw::cflag::kPhase) != hw::completion_phase(idx, log2))
-		return Entry::NotYet;
-	if (uint16_t(lo >> 16) != idx)
-		return Entry::Fault;
-	return (lo & 0xff) == 0 ? Entry::Success : Entry::Failed;
-}
-
 /* HW §7.4: the card broke the contract. Record what it did (dev_dump,
  * telemetry), stop trusting this channel; everything else keeps running. */
 __rte_format_printf(2, 3) __rte_noinline __rte_cold
@@ -226,6 +168,10 @@ void fail_vchan(Vchan &vc, const char *fmt, ...)
 	XCAP_LOG(ERR, "channel %u: %s: card fault; channel stopped, rte_dma_stop/start to recover",
 		 vc.hw_chan, vc.fault);
 }
+
+} // namespace
+
+/* Declared in xcap_fastpath.h: the op-based path (xcap_ops.cpp) uses them too. */
 
 /* HW §7.4: the card wrote a completion that breaks the contract. Stop
  * trusting this channel; everything else keeps running. */
@@ -252,6 +198,8 @@ bool completion_beyond_doorbell(Vchan &vc)
 		   PRIx64 ")", idx, unsigned(vc.submitted), e);
 	return true;
 }
+
+namespace {
 
 /* xcap_completed() has read i complete entries from head; expect is the
  * success word of the next one. */
@@ -325,24 +273,6 @@ uint16_t xcap_completed(void *priv, uint16_t vchan, const uint16_t nb_cpls, uint
 	return completed_finish(vc, head, i, expect, last_idx, has_error);
 }
 
-inline rte_dma_status_code to_rte_status(uint8_t st, Vchan &vc, uint16_t idx)
-{
-	if (likely(st <= hw::kStatusMaxDefined))
-		return rte_dma_status_code(st); /* HW §4: one to one */
-	if (st != uint8_t(hw::Status::ErrorUnknown)) {
-		/* A code the contract does not define (HW §7.4): the op is
-		 * reported failed (ERROR_UNKNOWN), the channel goes on, the
-		 * fault is counted and kept for dev_dump; logged the first time. */
-		if (vc.card_faults++ == 0 || !vc.fault[0]) {
-			snprintf(vc.fault, sizeof(vc.fault),
-				 "completion at index %u: status 0x%02x is not in the contract, "
-				 "reported as ERROR_UNKNOWN", idx, st);
-			XCAP_LOG(ERR, "channel %u: %s", vc.hw_chan, vc.fault);
-		}
-	}
-	return RTE_DMA_STATUS_ERROR_UNKNOWN;
-}
-
 uint16_t xcap_completed_status(void *priv, uint16_t vchan, const uint16_t nb_cpls,
 			       uint16_t *last_idx, rte_dma_status_code *status)
 {
@@ -372,21 +302,8 @@ uint16_t xcap_completed_status(void *priv, uint16_t vchan, const uint16_t nb_cpl
 		status[i] = to_rte_status(uint8_t(e), vc, idx);
 		errors++;
 	}
-	rte_io_rmb(); /* HW §7.2, as in xcap_completed() */
-	vc.head = uint16_t(head + i);
-	vc.limit = uint16_t(vc.head + vc.nb_desc);
-	vc.expect = success_word(vc.head, vc.log2);
-	vc.stat_completed += i;
-	vc.stat_errors += errors;
+	consume_statuses(*dev, vc, i, errors); /* HW §7.2 read barrier, halt-on-error resume */
 	*last_idx = uint16_t(vc.head - 1);
-	if (vc.head == vc.submitted && !vc.failed)
-		completion_beyond_doorbell(vc);
-	/* HW §3.5: a channel that halts on error waits for the host to have seen
-	 * the failure; now it has. A register write, only on the error path; not
-	 * after rte_dma_stop(), where it would re-enable the stopped channel. */
-	if (unlikely(errors != 0 && vc.halt_on_error && dev->dmadev->data->dev_started))
-		dev->bar.write32(chan_reg(vc.hw_chan, reg::ch::kCtrl),
-				 hw::chctrl::kEnable | hw::chctrl::kHaltOnError | hw::chctrl::kResume);
 	return i;
 }
 
@@ -429,6 +346,10 @@ int xcap_info_get(const rte_dma_dev *dd, rte_dma_info *info, uint32_t)
 			 RTE_DMA_CAPA_OPS_FILL | RTE_DMA_CAPA_HANDLES_ERRORS;
 	if (dev->n_capture)
 		info->dev_capa |= RTE_DMA_CAPA_DEV_TO_MEM;
+#if XCAP_DPDK_HAS_DMA_OPS
+	if (dev->n_copy) /* op mode is for copy vchans (xcap_ops.cpp) */
+		info->dev_capa |= RTE_DMA_CAPA_OPS_ENQ_DEQ;
+#endif
 	info->max_vchans = uint16_t(dev->n_copy + dev->n_capture);
 	info->max_desc = uint16_t(1u << dev->max_ring_log2);
 	info->min_desc = 2;
@@ -442,12 +363,19 @@ void release_vchan(Vchan &vc)
 	vc.ring = nullptr;
 	vc.cpl = nullptr;
 	vc.sg = nullptr;
+#if XCAP_DPDK_HAS_DMA_OPS
+	vc.ops = nullptr;
+#endif
 	vc.configured = false;
 }
 
 int xcap_configure(rte_dma_dev *dd, const rte_dma_conf *conf, uint32_t)
 {
 	Dev *dev = dev_of(dd->data->dev_private);
+#if XCAP_DPDK_HAS_DMA_OPS
+	if (const int ret = ops_configure(*dev, *conf); ret != 0) /* RTE_DMA_CFG_FLAG_ENQ_DEQ */
+		return ret;
+#endif
 	for (unsigned v = conf->nb_vchans; v < kMaxChannels; v++)
 		release_vchan(dev->vchan[v]);
 	dev->nb_vchans = conf->nb_vchans;
@@ -479,11 +407,13 @@ int xcap_vchan_setup(rte_dma_dev *dd, uint16_t vchan, const rte_dma_vchan_conf *
 		return -EINVAL;
 	}
 
-	/* Descriptor ring, completion ring and (copy channels) one SG slot per
-	 * ring entry, in one IOVA-contiguous memzone on the card's node. */
+	/* Descriptor ring, completion ring and (copy channels) the op slots of
+	 * op mode (op_slots()) and one SG slot per ring entry, in one
+	 * IOVA-contiguous memzone on the card's node. */
 	const size_t ring_sz = n * sizeof(hw::Descriptor);
 	const size_t cpl_sz = n * sizeof(hw::Completion);
-	const size_t sg_off = RTE_ALIGN_CEIL(ring_sz + cpl_sz, RTE_CACHE_LINE_SIZE);
+	const size_t ops_sz = capture ? 0 : n * kOpPtrBytes;
+	const size_t sg_off = RTE_ALIGN_CEIL(ring_sz + cpl_sz + ops_sz, RTE_CACHE_LINE_SIZE);
 	const size_t sg_sz = capture ? 0 : size_t(n) * 2 * dev->max_sge * sizeof(hw::Sge);
 	char mzname[RTE_MEMZONE_NAMESIZE];
 	snprintf(mzname, sizeof(mzname), "xcap%d_vc%u", dd->data->dev_id, vchan);
@@ -535,6 +465,9 @@ int xcap_vchan_setup(rte_dma_dev *dd, uint16_t vchan, const rte_dma_vchan_conf *
 	vc.copy_op = uint32_t(copy_op_);
 	vc.doorbell = dev->bar.reg(chan_reg(vchan, reg::ch::kDoorbell));
 	vc.halt_on_error = dev->halt_on_error;
+#if XCAP_DPDK_HAS_DMA_OPS
+	vc.ops = dev->op_mode && !capture ? op_slots(vc) : nullptr;
+#endif
 	vc.configured = true;
 	return 0;
 }
@@ -895,6 +828,16 @@ const char *check_identity(const Bar &bar, char *buf, size_t len)
 	return nullptr;
 }
 
+void set_fast_path(rte_dma_fp_object *fp)
+{
+	fp->copy = xcap_copy;
+	fp->copy_sg = xcap_copy_sg;
+	fp->fill = xcap_fill;
+	fp->submit = xcap_submit;
+	fp->completed = xcap_completed;
+	fp->completed_status = xcap_completed_status;
+}
+
 int dmadev_create(CreateParams &&p)
 {
 	Bar bar(p.bar0);
@@ -941,13 +884,12 @@ int dmadev_create(CreateParams &&p)
 	dd->device = p.device;
 	dd->dev_ops = &xcap_ops;
 	dd->fp_obj->dev_private = dev;
-	dd->fp_obj->copy = xcap_copy;
-	dd->fp_obj->copy_sg = xcap_copy_sg;
-	dd->fp_obj->fill = xcap_fill;
-	dd->fp_obj->submit = xcap_submit;
-	dd->fp_obj->completed = xcap_completed;
-	dd->fp_obj->completed_status = xcap_completed_status;
+	set_fast_path(dd->fp_obj);
 	dd->fp_obj->burst_capacity = xcap_burst_capacity;
+#if XCAP_DPDK_HAS_DMA_OPS
+	dd->fp_obj->enqueue = ops_enqueue;
+	dd->fp_obj->dequeue = ops_dequeue;
+#endif
 	dd->state = RTE_DMA_DEV_READY;
 	registry_add(dev);
 	XCAP_LOG(INFO, "%s: xcap card v%u.%u, %u copy + %u capture channels, %u-bit DMA, "

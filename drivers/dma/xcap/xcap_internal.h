@@ -86,6 +86,11 @@ public:
 
 inline constexpr unsigned kMaxChannels = 64;
 
+/* Op mode (xcap_ops.cpp) keeps one rte_dma_op pointer per ring slot of a copy
+ * vchan, after its completion ring, and Vchan::ops takes its room from
+ * Vchan::fault: the size of one op pointer, 0 without op mode (DPDK < 25.03). */
+inline constexpr size_t kOpPtrBytes = XCAP_DPDK_HAS_DMA_OPS ? sizeof(void *) : 0;
+
 /* One virtual channel = one hardware channel. Fields the fast path uses come
  * first, on the first two cache lines. */
 struct alignas(RTE_CACHE_LINE_SIZE) Vchan {
@@ -113,6 +118,11 @@ struct alignas(RTE_CACHE_LINE_SIZE) Vchan {
 	uint64_t stat_completed = 0;
 	uint64_t stat_errors = 0;
 	uint64_t card_faults = 0; /* completions that broke the contract (HW §7) */
+#if XCAP_DPDK_HAS_DMA_OPS
+	/* Op mode (RTE_DMA_CFG_FLAG_ENQ_DEQ, xcap_ops.cpp): the rte_dma_op of
+	 * each ring slot, in the vchan's memzone; nullptr when not in op mode. */
+	rte_dma_op **ops = nullptr;
+#endif
 
 	/* --- slow path --- */
 	Memzone mz;
@@ -122,7 +132,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) Vchan {
 	bool configured = false;
 	uint16_t last_hw_head = 0;     /* HwHead as vchan_status last read it (HW §7.4 check) */
 	uint64_t last_hw_head_sub = 0; /* stat_submitted at that read */
-	char fault[104] = ""; /* sized to keep sizeof(Vchan) a power of two */
+	char fault[104 - kOpPtrBytes] = ""; /* sized to keep sizeof(Vchan) a power of two */
 };
 /* A power of two: the fast path finds vchan[i] with one shift. */
 static_assert(sizeof(Vchan) == 256);
@@ -138,6 +148,9 @@ struct Dev {
 	uint32_t version = 0;
 	bool null_engine = false;
 	bool halt_on_error = false;
+#if XCAP_DPDK_HAS_DMA_OPS
+	bool op_mode = false; /* configured with RTE_DMA_CFG_FLAG_ENQ_DEQ (xcap_ops.cpp) */
+#endif
 	uint16_t nb_vchans = 0;
 };
 
@@ -158,6 +171,24 @@ const char *status_name(uint32_t status);
 const char *state_name(uint32_t ch_status);
 /* Reads the identity registers and says in words what is wrong, or nullptr. */
 const char *check_identity(const Bar &bar, char *buf, size_t len);
+
+/* xcap_dmadev.cpp: point fp at the rte_dma_copy/completed family. */
+void set_fast_path(rte_dma_fp_object *fp);
+
+#if XCAP_DPDK_HAS_DMA_OPS
+/* xcap_ops.cpp: the op-based fast path (rte_dma_enqueue_ops/dequeue_ops). */
+uint16_t ops_enqueue(void *priv, uint16_t vchan, rte_dma_op **ops, uint16_t nb_ops);
+uint16_t ops_dequeue(void *priv, uint16_t vchan, rte_dma_op **ops, uint16_t nb_ops);
+/* dev_configure's part for op mode: refuses RTE_DMA_CFG_FLAG_ENQ_DEQ with
+ * capture vchans, records the mode, points set-up vchans and the device's
+ * fast path at it. */
+int ops_configure(Dev &dev, const rte_dma_conf &conf);
+/* Where vchan_setup puts a copy vchan's op slots: after its completion ring. */
+inline rte_dma_op **op_slots(const Vchan &vc)
+{
+	return reinterpret_cast<rte_dma_op **>(const_cast<uint64_t *>(vc.cpl + vc.nb_desc));
+}
+#endif
 
 /* xcap_telemetry.cpp: the devices /xcap/ telemetry commands can see. */
 void registry_add(Dev *dev);
