@@ -108,7 +108,7 @@ dpdk_cache_prefix() {
 # there; sets DPDK_PREFIX and DPDK_PKGCONFIG.
 ensure_source_dpdk() {
     local src prefix
-    src=$(find_dpdk_source)
+    src=$(find_dpdk_source) || exit 1 # die in the $() ends only the subshell
     prefix=$(dpdk_cache_prefix "$src")
     if [[ ! -f $prefix/.xcap-complete ]]; then
         build_source_dpdk "$src" "$prefix"
