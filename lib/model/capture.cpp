@@ -71,7 +71,7 @@ void FrameGen::start(uint64_t now)
 {
 	seq = 0;
 	rng = seed;
-	t0 = now;
+	t0 = now + uint64_t(prof.start_delay_us) * 1000; /* the link comes up then */
 	units = 0;
 	ready = false;
 	last_ts = 0;
@@ -455,11 +455,15 @@ size_t Card::Impl::cap_generate(Chan &c, uint64_t now)
 	size_t frames = 0;
 	if (g.max_rate) {
 		/* back-pressured: a frame exists only once there is room for it */
-		while (frames < kMaxRateBatch && !g.exhausted() &&
+		while (frames < kMaxRateBatch && !g.exhausted() && now >= g.t0 &&
 		       c.state == ChannelState::Running && !gone()) {
 			const CaptureEntry *e = k.front();
 			if (!e || !e->buffer)
 				break;
+			if (arb_nhi && higher_ready()) [[unlikely]] { /* HW §3.6: per record */
+				arb_preempted = true;
+				break;
+			}
 			if (!g.ready)
 				g.prepare();
 			const uint32_t stride = hw::record_stride(std::min(g.len, snap));
@@ -485,6 +489,12 @@ size_t Card::Impl::cap_generate(Chan &c, uint64_t now)
 				g.prepare();
 			if (g.ts > now)
 				break;
+			/* HW §3.6: a record is a unit of work; a frame dropped
+			 * for overrun is not, and does not wait */
+			if (taken < fifo && arb_nhi && higher_ready()) [[unlikely]] {
+				arb_preempted = true;
+				break;
+			}
 			if (taken >= fifo) {
 				k.lost_ovr++;
 				k.lost_ovr_since++;
@@ -505,6 +515,7 @@ size_t Card::Impl::cap_generate(Chan &c, uint64_t now)
 	}
 	if (frames)
 		c.cnt_dirty = true;
+	arb_units += frames;
 	return frames;
 }
 

@@ -28,8 +28,7 @@ namespace ch = hw::reg::ch;
 
 namespace {
 
-/* Engine batching and idle backoff (not part of the contract). */
-constexpr uint32_t kDescBatch = 256;        /* descriptors per channel per pass */
+/* Idle backoff (not part of the contract); kDescBatch: xcap_model_impl.h. */
 constexpr uint64_t kSpinBeforeSleepNs = 30'000;
 constexpr uint64_t kSleepMinNs = 1'000;
 constexpr uint64_t kSleepMaxNs = 200'000;
@@ -65,6 +64,9 @@ void validate(const CardConfig &cfg, const void *bar0)
 		bad("max_sge must be 1..1024, got " + std::to_string(cfg.max_sge));
 	if (cfg.addr_width < 32 || cfg.addr_width > 64)
 		bad("addr_width must be 32..64, got " + std::to_string(cfg.addr_width));
+	if (cfg.priority_levels > hw::arbcaps::kMaxPrioLevels)
+		bad("priority_levels must be 0.." + std::to_string(hw::arbcaps::kMaxPrioLevels) +
+			", got " + std::to_string(cfg.priority_levels));
 	if (cfg.cpu < -1 || cfg.cpu >= CPU_SETSIZE)
 		bad("cpu must be -1 or 0.." + std::to_string(CPU_SETSIZE - 1));
 	if (cfg.capture.size() > cfg.capture_channels)
@@ -124,7 +126,8 @@ void Card::Impl::power_on()
 	bar.st(reg::kMaxRingLog2, cfg.max_ring_log2);
 	bar.st(reg::kMaxXferLen, cfg.max_xfer_len);
 	bar.st(reg::kMaxSge, cfg.max_sge);
-	for (auto &c : chans) {
+	bar.st(reg::kArbCaps, cfg.priority_levels << hw::arbcaps::kLevelsShift);
+	for (auto &c : chans) { /* Priority: 0 from the memset (HW §3.6) */
 		bar.st(c->rb + ch::kKind, uint32_t(c->capture ? hw::ChannelKind::Capture : hw::ChannelKind::Copy));
 		if (c->capture) {
 			bar.st(c->rb + ch::kCapSnapLen, 65535);
@@ -264,10 +267,17 @@ size_t Card::Impl::pass()
 		work++;
 	}
 	const bool genable = gctrl & hw::gctrl::kEnable;
-	for (auto &c : chans) {
-		if (gone())
-			break;
-		work += service(*c, genable, now);
+	if (prioritised()) {
+		/* HW §3.6: the priorities differ; the arbiter orders the turns */
+		work += arbitrate(genable, now);
+	} else {
+		/* round robin: one turn per channel in channel order */
+		for (auto &c : chans) {
+			if (gone())
+				break;
+			arb_budget = kDescBatch;
+			work += service(*c, genable, now);
+		}
 	}
 	in_pass.store(false, std::memory_order_release);
 	return work;
@@ -606,7 +616,7 @@ inline void move_small(uint8_t *dst, const uint8_t *src, uint32_t len)
  * returning, so completions stay in ring order, a CompletionRequest's
  * completion is written before the next descriptor starts, and every
  * completion is written before the card goes idle. */
-template <bool Null>
+template <bool Null, bool Yields>
 uint32_t Card::Impl::copy_fast(Chan &c, uint32_t max)
 {
 	using Seg = Iommu::Reader::Seg;
@@ -652,6 +662,11 @@ uint32_t Card::Impl::copy_fast(Chan &c, uint32_t max)
 		nheld = 0;
 	};
 	for (; k < max && !gone(); k++) {
+		/* HW §3.6: a channel of a higher priority is ready (arbiter.cpp) */
+		if (Yields && higher_ready()) [[unlikely]] {
+			arb_preempted = true;
+			break;
+		}
 		const auto *d = reinterpret_cast<const hw::Descriptor *>(ring + size_t(h & mask) * sizeof(hw::Descriptor));
 		const uint8_t flags = d->flags;
 		const uint32_t len = d->length;
@@ -713,7 +728,8 @@ size_t Card::Impl::run_copy(Chan &c, uint32_t ctrl)
 	c.busy = true;
 	publish_status(c);
 	const bool halt = ctrl & hw::chctrl::kHaltOnError;
-	const uint32_t n = std::min<uint32_t>(pending, kDescBatch);
+	/* the rest of this turn's quantum (HW §3.6) */
+	const uint32_t n = std::min<uint32_t>(pending, arb_budget);
 	/* Fault plans are read once per batch, after the doorbell (so a plan
 	 * set before the doorbell write that covers its descriptor applies):
 	 * the fast path is taken when none can fire on this batch's
@@ -725,9 +741,20 @@ size_t Card::Impl::run_copy(Chan &c, uint32_t ctrl)
 	uint32_t done = 0;
 	while (done < n && !gone()) {
 		if (fast) {
-			done += cfg.null_engine ? copy_fast<true>(c, n - done) : copy_fast<false>(c, n - done);
-			if (done == n || gone())
+			/* Yields: there are channels of a higher priority to check
+			 * before every descriptor (HW §3.6); else the loop as it
+			 * always was */
+			const uint32_t m = n - done;
+			if (arb_nhi == 0) [[likely]]
+				done += cfg.null_engine ? copy_fast<true, false>(c, m) : copy_fast<false, false>(c, m);
+			else
+				done += cfg.null_engine ? copy_fast<true, true>(c, m) : copy_fast<false, true>(c, m);
+			if (done == n || gone() || arb_preempted)
 				break;
+		}
+		if (arb_nhi && higher_ready()) [[unlikely]] { /* HW §3.6 */
+			arb_preempted = true;
+			break;
 		}
 		/* the general path, one descriptor */
 		const uint16_t idx = c.head;
@@ -757,6 +784,8 @@ size_t Card::Impl::run_copy(Chan &c, uint32_t ctrl)
 	}
 	c.fetch = c.head;
 	c.cnt_dirty = true;
+	arb_budget -= done;
+	arb_units += done;
 	/* Busy stays set while the channel keeps running: the next pass that
 	 * finds no new descriptor clears it (service() does, before calling
 	 * here), so back-to-back batches write Status once, not twice each,

@@ -166,6 +166,10 @@ struct CaptureProfile {
 	uint32_t frame_max = 1518;
 	uint64_t count = 0;        /* frames to generate, 0 = unlimited */
 	uint32_t fifo_frames = 4096; /* backlog the card holds before counting overruns */
+	/* The link comes up this long after the channel is enabled: no frame
+	 * arrives before enable + start_delay_us (HW §8.1), which lets a host
+	 * post its buffers first. */
+	uint32_t start_delay_us = 0;
 };
 
 /* Payload written by the generator for the frame with sequence number seq:
@@ -213,6 +217,7 @@ struct CardConfig {
 	unsigned max_sge = 16;             /* 1..1024 */
 	unsigned addr_width = 48;          /* 32..64 */
 	bool null_engine = false;          /* complete descriptors without touching data */
+	unsigned priority_levels = 4;      /* ArbCaps.PrioLevels, 0..16 (HW §3.6) */
 	int cpu = -1;                      /* pin the card thread; -1 floats */
 	std::vector<CaptureProfile> capture; /* one per capture channel (defaults if short) */
 	std::string name = "xcap-model";

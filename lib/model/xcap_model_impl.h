@@ -24,6 +24,10 @@ static_assert(std::endian::native == std::endian::little,
 
 namespace xcap::model {
 
+/* Engine batching (not part of the contract): at most this many descriptors
+ * per copy channel per turn, the round-robin quantum of HW §3.6. */
+inline constexpr uint32_t kDescBatch = 256;
+
 /* BAR0 as the card sees it: 32-bit registers, acquire loads of what the
  * driver writes, release stores of what the card writes. The 64-bit
  * counters and the clock are single 64-bit stores (HW §2, §3). */
@@ -194,6 +198,7 @@ struct Chan {
 	bool latched = false;      /* ErrCode/ErrIndex/ErrAddr hold an error */
 	bool halt_pending = false; /* capture: a refused descriptor will halt */
 	uint64_t seq = 0;          /* descriptors seen since reset, for FaultPlan */
+	unsigned level = 0;        /* effective priority in this pass (HW §3.6, arbiter.cpp) */
 
 	uint64_t cnt_desc = 0, cnt_err = 0, cnt_bytes = 0, cnt_rec = 0, cnt_lost = 0, cnt_ovr = 0;
 	bool cnt_dirty = false;
@@ -236,6 +241,17 @@ struct Card::Impl {
 	std::atomic<bool> vanished{false};
 	std::atomic<bool> in_pass{false};
 
+	/* The arbiter (arbiter.cpp, HW §3.6), engine-only. Fixed-size: nothing
+	 * is allocated or locked per pass or per descriptor. */
+	uint32_t arb_budget = kDescBatch; /* descriptors left in the served copy channel's turn */
+	unsigned arb_nhi = 0;       /* arb_order[0, arb_nhi): the channels of a higher
+				     * priority than the one served; 0: it yields to none */
+	bool arb_preempted = false; /* the served channel stopped for one of them */
+	bool arb_genable = false;   /* GlobalCtrl.Enable in this pass */
+	uint64_t arb_units = 0;     /* descriptors and frames processed, to see progress */
+	Chan *arb_order[64] = {};   /* channels by priority, then by channel number */
+	unsigned arb_first[hw::arbcaps::kMaxPrioLevels] = {}; /* first index of each level */
+
 	uint64_t now_ns() const
 	{
 		return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -265,7 +281,7 @@ struct Card::Impl {
 	void clear_latch(Chan &c);
 	bool check_ptrs(Chan &c);
 	size_t run_copy(Chan &c, uint32_t ctrl);
-	template <bool Null> uint32_t copy_fast(Chan &c, uint32_t max);
+	template <bool Null, bool Yields> uint32_t copy_fast(Chan &c, uint32_t max);
 	bool fenced_or_faulted(Chan &c, const hw::Descriptor &d, Outcome &o);
 	Outcome exec(Chan &c, const hw::Descriptor &d);
 	Outcome exec_copy_sg(Chan &c, const hw::Descriptor &d);
@@ -282,6 +298,17 @@ struct Card::Impl {
 		std::memcpy(&d, c.ring + size_t(idx & c.mask) * sizeof(hw::Descriptor), sizeof d);
 		return d;
 	}
+
+	/* arbiter.cpp */
+	bool prioritised();
+	size_t arbitrate(bool genable, uint64_t now);
+	size_t arb_visit(unsigned i, uint64_t now);
+	bool chan_ready(Chan &c, uint64_t &now);
+	/* A channel of a higher priority than the one being served is ready:
+	 * the served one stops after its current descriptor or record. Called
+	 * before every unit of work, only while arb_nhi != 0; out of line so
+	 * that the copy loop stays as tight as without priorities. */
+	bool higher_ready();
 
 	/* capture.cpp */
 	void cap_init(Chan &c, unsigned capture_index, const CaptureProfile &p);

@@ -18,6 +18,9 @@ constexpr uint64_t kBaseCapa = RTE_DMA_CAPA_MEM_TO_MEM | RTE_DMA_CAPA_OPS_COPY |
 #if XCAP_DPDK_HAS_DMA_OPS
 	| RTE_DMA_CAPA_OPS_ENQ_DEQ /* every card with a copy channel (test_ops.cpp) */
 #endif
+#if XCAP_DPDK_HAS_DMA_PRIORITY
+	| RTE_DMA_CAPA_PRI_POLICY_SP /* the model's 4 priority levels (test_priority.cpp) */
+#endif
 	;
 
 using DevInfo = PmdTest;

@@ -74,7 +74,7 @@ def test_cards_info_and_channel(copy_process):
     info = tel.query("/xcap/info,0")
     assert info["name"] == "dma_xcap_emu0"
     assert info["present"] == 1 and info["emulated"] == 1
-    assert (info["version_major"], info["version_minor"]) == (1, 0)
+    assert (info["version_major"], info["version_minor"]) == (1, 1)
     assert (info["copy_channels"], info["capture_channels"]) == (2, 1)
     assert info["max_ring"] == 2048
     assert info["addr_width"] == 47

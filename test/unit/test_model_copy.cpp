@@ -44,7 +44,7 @@ TEST(ModelRegs, Identity)
 	cfg.null_engine = true;
 	Harness h(cfg, 1 << 20);
 	EXPECT_EQ(h.rd(reg::kId), hw::kMagic);
-	EXPECT_EQ(h.rd(reg::kVersion), 0x10000u);
+	EXPECT_EQ(h.rd(reg::kVersion), 0x10001u); /* 1.1 */
 	EXPECT_EQ(h.rd(reg::kCaps0), 3u | 2u << 8 | 40u << 16 | hw::caps0::kNullEngine);
 	EXPECT_EQ(h.rd(reg::kCaps1), hw::kOpsSupported);
 	EXPECT_EQ(h.rd(reg::kMaxRingLog2), 10u);

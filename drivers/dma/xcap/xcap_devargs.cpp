@@ -231,6 +231,12 @@ bool apply(Ctx &c, DevargsTarget target, Devargs &d)
 	}
 	if (k == "null")
 		return get_bool(c, d.card.null_engine);
+	if (k == "priorities") {
+		if (!get_range(c, 0, hw::arbcaps::kMaxPrioLevels, v))
+			return false;
+		d.card.priority_levels = unsigned(v);
+		return true;
+	}
 	if (k == "cap_rate")
 		return get_rate(c, d.capture);
 	if (k == "cap_frame")
@@ -241,6 +247,12 @@ bool apply(Ctx &c, DevargsTarget target, Devargs &d)
 		if (!get_range(c, 1, 1u << 24, v))
 			return false;
 		d.capture.fifo_frames = uint32_t(v);
+		return true;
+	}
+	if (k == "cap_delay") {
+		if (!get_range(c, 0, 60'000'000, v))
+			return false;
+		d.capture.start_delay_us = uint32_t(v);
 		return true;
 	}
 	if (k == "fail_nth") {
@@ -264,9 +276,10 @@ const char *devargs_help(DevargsTarget target)
 		return "halt_on_error=<0|1>";
 	return "copy_channels=<0..32> capture_channels=<0..32> numa=<node> lcore=<lcore> "
 	       "max_ring=<2..32768, power of 2> max_xfer=<256..2^30> max_sge=<1..128> "
-	       "addr_width=<32..64> null=<0|1> halt_on_error=<0|1> "
+	       "addr_width=<32..64> null=<0|1> priorities=<0..16> halt_on_error=<0|1> "
 	       "cap_rate=<n>pps|<n>Mpps|<n>G|max cap_frame=<16..16384>|<min>-<max>|imix "
 	       "cap_count=<frames, 0=unlimited> cap_fifo=<1..2^24 frames> "
+	       "cap_delay=<us before the first frame, 0..60000000> "
 	       "fail_nth=<n> fail_every=<n> fail_status=<name|1..14|255>";
 }
 

@@ -354,6 +354,12 @@ int xcap_info_get(const rte_dma_dev *dd, rte_dma_info *info, uint32_t)
 	info->max_desc = uint16_t(1u << dev->max_ring_log2);
 	info->min_desc = 2;
 	info->max_sges = uint16_t(dev->max_sge);
+#if XCAP_DPDK_HAS_DMA_PRIORITY
+	if (dev->nb_priorities > 1) { /* HW §3.6; dmadev wants > 1 with the capa */
+		info->dev_capa |= RTE_DMA_CAPA_PRI_POLICY_SP;
+		info->nb_priorities = uint16_t(dev->nb_priorities);
+	}
+#endif
 	return 0;
 }
 
@@ -372,6 +378,9 @@ void release_vchan(Vchan &vc)
 int xcap_configure(rte_dma_dev *dd, const rte_dma_conf *conf, uint32_t)
 {
 	Dev *dev = dev_of(dd->data->dev_private);
+	/* HW §3.6: the device priority, written to the channels at start */
+	if (const int ret = priority_configure(*dev, *conf, dd->data->dev_name); ret != 0)
+		return ret;
 #if XCAP_DPDK_HAS_DMA_OPS
 	if (const int ret = ops_configure(*dev, *conf); ret != 0) /* RTE_DMA_CFG_FLAG_ENQ_DEQ */
 		return ret;
@@ -511,6 +520,7 @@ int start_vchan(Dev &dev, Vchan &vc)
 	bar.write32(chan_reg(ch, reg::ch::kRingLog2), vc.log2);
 	bar.write32(chan_reg(ch, reg::ch::kCplBaseLo), uint32_t(vc.cpl_iova.value));
 	bar.write32(chan_reg(ch, reg::ch::kCplBaseHi), uint32_t(vc.cpl_iova.value >> 32));
+	bar.write32(chan_reg(ch, reg::ch::kPriority), vchan_priority(dev, ch)); /* HW §3.6 */
 	bar.write32(chan_reg(ch, reg::ch::kDoorbell), 0);
 	/* rte_write32's barrier also orders the ring zeroing above before the
 	 * enable: the card may start writing completions right after it. */
@@ -721,6 +731,7 @@ int xcap_dump(const rte_dma_dev *dd, FILE *f)
 			"reset, or blocked by the IOMMU)\n");
 	fprintf(f, "  global: ctrl 0x%x status 0x%x fatal %u\n", bar.read32(reg::kGlobalCtrl),
 		bar.read32(reg::kGlobalStatus), bar.read32(reg::kFatalCode));
+	priority_dump(*dev, f);
 	for (unsigned v = 0; v < dev->nb_vchans; v++) {
 		const Vchan &vc = dev->vchan[v];
 		if (!vc.configured) {
@@ -879,6 +890,7 @@ int dmadev_create(CreateParams &&p)
 	dev->max_xfer = bar.read32(reg::kMaxXferLen);
 	dev->version = bar.read32(reg::kVersion);
 	dev->null_engine = caps0 & hw::caps0::kNullEngine;
+	dev->nb_priorities = priority_levels(bar, p.name); /* HW §3.6 */
 	dev->halt_on_error = p.halt_on_error;
 
 	dd->device = p.device;

@@ -51,6 +51,7 @@ inline constexpr uint32_t kCaps1 = 0x00c;        /* RO: supported ops, bit (1 <<
 inline constexpr uint32_t kMaxRingLog2 = 0x010;  /* RO: log2 of max ring entries */
 inline constexpr uint32_t kMaxXferLen = 0x014;   /* RO: max bytes per descriptor */
 inline constexpr uint32_t kMaxSge = 0x018;       /* RO: max SG entries per side */
+inline constexpr uint32_t kArbCaps = 0x01c;      /* RO: see arbcaps:: (contract 1.1, HW §3.6) */
 inline constexpr uint32_t kGlobalCtrl = 0x020;   /* RW: see gctrl:: */
 inline constexpr uint32_t kGlobalStatus = 0x024; /* RO: see gstatus:: */
 inline constexpr uint32_t kFatalCode = 0x028;    /* RO: a Status, valid when FATAL */
@@ -94,12 +95,16 @@ inline constexpr uint32_t kCntLostLo = 0x60;   /* capture: records lost, no buff
 inline constexpr uint32_t kCntLostHi = 0x64;
 inline constexpr uint32_t kCntOvrLo = 0x68;    /* capture: records lost, FIFO overrun */
 inline constexpr uint32_t kCntOvrHi = 0x6c;
+/* RW, reset 0: the channel's priority at the arbiter, see prio:: (HW §3.6).
+ * Not latched at enable; kept by channel and card reset like the other RW
+ * configuration registers. */
+inline constexpr uint32_t kPriority = 0x70;
 } // namespace ch
 } // namespace reg
 
 inline constexpr uint32_t kMagic = 0x50414358u; /* "XCAP" in memory order */
 inline constexpr uint32_t kVersionMajor = 1;
-inline constexpr uint32_t kVersionMinor = 0;
+inline constexpr uint32_t kVersionMinor = 1; /* 1.1: ArbCaps and Priority (HW §3.6) */
 inline constexpr uint32_t kAllOnes = 0xffffffffu; /* what a vanished card reads as */
 
 namespace caps0 {
@@ -109,6 +114,29 @@ inline constexpr uint32_t kAddrWidthShift = 16;  /* [23:16] DMA address bits */
 inline constexpr uint32_t kNullEngine = 1u << 24;  /* descriptors complete, data untouched */
 inline constexpr uint32_t kFieldMask = 0xff;
 } // namespace caps0
+
+/* HW §3.6 ArbCaps: how many priority levels the engine's arbiter has.
+ * 0 (a contract 1.0 card: the offset reads 0) or 1: no priorities, every
+ * channel is served round robin and Priority has no effect. */
+namespace arbcaps {
+inline constexpr uint32_t kLevelsShift = 0; /* [7:0] PrioLevels, 0..kMaxPrioLevels */
+inline constexpr uint32_t kLevelsMask = 0xff;
+inline constexpr uint32_t kMaxPrioLevels = 16;
+} // namespace arbcaps
+
+/* HW §3.6 channel Priority: [3:0] level, 0 = served first; [31:4] reserved.
+ * A value >= PrioLevels acts as PrioLevels - 1 (the lowest). */
+namespace prio {
+inline constexpr uint32_t kLevelMask = 0xf;
+} // namespace prio
+
+/* The level the arbiter uses for a Priority register value on a card with
+ * `levels` priority levels (HW §3.6). */
+constexpr unsigned effective_priority(uint32_t reg_value, unsigned levels)
+{
+	const unsigned p = reg_value & prio::kLevelMask;
+	return levels <= 1 ? 0 : p < levels ? p : levels - 1;
+}
 
 namespace gctrl {
 inline constexpr uint32_t kEnable = 1u << 0; /* 0: every channel stops fetching */
@@ -294,6 +322,14 @@ static_assert(sizeof(RecordHeader) == 16 && offsetof(RecordHeader, cap_len) == 1
 static_assert(record_stride(0) == 16 && record_stride(1) == 24 && record_stride(64) == 80);
 static_assert(reg::kChanBase + 64 * reg::kChanStride <= kBar0Size, "64 channels fit BAR0");
 static_assert(completion_phase(0, 9) == 1 && completion_phase(512, 9) == 0);
+/* HW §3.6: every level fits the Priority field, the level count its field. */
+static_assert(arbcaps::kMaxPrioLevels - 1 <= prio::kLevelMask);
+static_assert(arbcaps::kMaxPrioLevels <= arbcaps::kLevelsMask);
+static_assert(reg::kArbCaps > reg::kMaxSge && reg::kArbCaps < reg::kGlobalCtrl);
+static_assert(reg::ch::kPriority > reg::ch::kCntOvrHi && reg::ch::kPriority % 4 == 0 &&
+	      reg::ch::kPriority < reg::kChanStride, "Priority lies in the channel block");
+static_assert(effective_priority(0, 4) == 0 && effective_priority(9, 4) == 3 &&
+	      effective_priority(3, 0) == 0 && effective_priority(0x13, 16) == 3);
 
 constexpr uint32_t chan_reg(unsigned chan, uint32_t r)
 {

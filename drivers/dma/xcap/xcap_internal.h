@@ -152,6 +152,13 @@ struct Dev {
 	bool op_mode = false; /* configured with RTE_DMA_CFG_FLAG_ENQ_DEQ (xcap_ops.cpp) */
 #endif
 	uint16_t nb_vchans = 0;
+	/* HW §3.6 arbiter (xcap_priority.cpp): the card's levels (ArbCaps), the
+	 * device priority (rte_dma_conf.priority) and per-vchan overrides
+	 * (rte_pmd_xcap_vchan_priority_set, bit v of prio_override). */
+	unsigned nb_priorities = 0;
+	uint8_t priority = 0;
+	uint64_t prio_override = 0;
+	uint8_t vchan_prio[kMaxChannels] = {};
 };
 
 struct CreateParams {
@@ -190,9 +197,19 @@ inline rte_dma_op **op_slots(const Vchan &vc)
 }
 #endif
 
+/* xcap_priority.cpp (HW §3.6): ArbCaps' level count (0 if nonsense); the
+ * device priority from rte_dma_configure (clears the vchan overrides); what
+ * start writes to vchan's Priority; dev_dump's line. */
+unsigned priority_levels(const Bar &bar, const char *name);
+int priority_configure(Dev &dev, const rte_dma_conf &conf, const char *name);
+uint32_t vchan_priority(const Dev &dev, unsigned vchan);
+void priority_dump(const Dev &dev, FILE *f);
+
 /* xcap_telemetry.cpp: the devices /xcap/ telemetry commands can see. */
 void registry_add(Dev *dev);
 void registry_remove(Dev *dev);
+/* The xcap device behind dmadev dev_id, or nullptr (not an xcap device). */
+Dev *registry_find(int dev_id);
 
 } // namespace xcap
 

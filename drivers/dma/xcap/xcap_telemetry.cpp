@@ -205,6 +205,12 @@ void registry_remove(Dev *dev)
 			slot = nullptr;
 }
 
+Dev *registry_find(int dev_id)
+{
+	std::lock_guard<std::mutex> g(registry_lock);
+	return lookup(dev_id);
+}
+
 RTE_INIT(xcap_telemetry_init)
 {
 	rte_telemetry_register_cmd("/xcap/cards", cmd_cards,
