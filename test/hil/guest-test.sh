@@ -136,11 +136,13 @@ eal=(-a "$bdf" --iova-mode=pa -l 0-1)
 
 # ---- 6. DPDK probe through VFIO, 1 MiB copy, dump ------------------------------
 step "xcap-hil-probe -d <PMD> ${eal[*]}: EAL's PCI probe through VFIO, 1 MiB copy, rte_dma_dump"
-timeout 90 "$XCAP_BUILD/test/hil/xcap-hil-probe" -d "$plugin" "${eal[@]}" --file-prefix hilprobe \
-    >"$work/probe.log" 2>&1
+# bus.pci at info: DPDK 24.11+ logs "PCI_BUS: Probe PCI driver: ..." at INFO
+# under a NOTICE default (22.11: "EAL: Probe PCI driver: ...", shown anyway).
+timeout 90 "$XCAP_BUILD/test/hil/xcap-hil-probe" -d "$plugin" "${eal[@]}" --log-level=bus.pci:info \
+    --file-prefix hilprobe >"$work/probe.log" 2>&1
 prc=$?
 show "$work/probe.log"
-probe_line=$(grep -E "Probe PCI driver: dma_xcap .*device: $bdf" "$work/probe.log")
+probe_line=$(grep -E "(EAL|PCI_BUS): Probe PCI driver: dma_xcap .*device: $bdf" "$work/probe.log")
 if [ -z "$probe_line" ]; then
     fail "EAL did not probe $bdf with the dma_xcap PCI driver"
 elif ! grep -q "(socket $node)" <<<"$probe_line"; then
@@ -171,18 +173,26 @@ else
 fi
 
 # ---- 8. DPDK's dmadev_autotest on the PCI card ------------------------------------
-step "dpdk-test dmadev_autotest -d <PMD> ${eal[*]}"
-printf 'dmadev_autotest\n' | timeout 120 dpdk-test -d "$plugin" "${eal[@]}" --file-prefix hilat \
+step "dpdk-test dmadev_autotest -d <PMD> -a $bdf,enq_deq=0 ${eal[*]:2}"
+# enq_deq=0: DPDK 25.11's dma_enq_deq case memsets the IOVAs it enqueues as
+# if they were pointers, which crashes dpdk-test under --iova-mode=pa (the
+# only mode this card can DMA in, see xcap_hil_card.cpp); the host runs that
+# case on the emulated card in VA mode (test/dpdk). Older DPDKs ignore it.
+at_eal=(-a "$bdf,enq_deq=0" "${eal[@]:2}")
+printf 'dmadev_autotest\n' | timeout 120 dpdk-test -d "$plugin" "${at_eal[@]}" --file-prefix hilat \
     >"$work/autotest.log" 2>&1
 arc=$?
 show "$work/autotest.log"
 section=$(tr '\r' '\n' <"$work/autotest.log" | sed -n "/### Test dmadev instance .*\[$bdf\]/,/### Test dmadev instance/p")
-others=$(grep -i skipping <<<"$section" | grep -v 'not in VA mode, skipping error handling')
+# Allowed: error handling in PA mode (its bad IOVA 0 needs VA mode), and
+# SVA (DPDK 25.11's sva_copy): the card has no PASID, it DMAs to IOVAs only.
+others=$(grep -i skipping <<<"$section" | grep -v -e 'not in VA mode, skipping error handling' \
+    -e 'device does not support SVA, skipping SVA tests')
 if [ -z "$section" ]; then
     fail "dmadev_autotest did not test $bdf (exit $arc)"
 elif [ -n "$others" ]; then
     fail "dmadev_autotest skipped part of the tests on $bdf: $others"
-elif ! grep -q "Running copy Tests" <<<"$section" || ! grep -q "Running burst capacity Tests" <<<"$section" ||
+elif ! grep -q "Running copy Tests" <<<"$section" || ! grep -qE "Running burst[ _]capacity Tests" <<<"$section" ||
      ! grep -q "Running fill Tests" <<<"$section"; then
     fail "dmadev_autotest did not run the copy, burst capacity and fill tests on $bdf"
 elif [ $arc != 0 ] || ! grep -q '^Test OK' "$work/autotest.log"; then

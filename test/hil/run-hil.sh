@@ -327,7 +327,7 @@ evidence() {
     else say "FAIL: the guest log does not show: $2"; missing=1; fi
 }
 evidence '^PASS: .* bound to vfio-pci' "the card bound to vfio-pci"
-evidence 'EAL: Probe PCI driver: dma_xcap \(1af4:1110\) device: [0-9a-f:.]+ \(socket 1\)' \
+evidence '(EAL|PCI_BUS): Probe PCI driver: dma_xcap \(1af4:1110\) device: [0-9a-f:.]+ \(socket 1\)' \
     "EAL probing the xcap PCI driver on socket 1"
 evidence 'EAL: VFIO support initialized' "EAL using VFIO"
 evidence '^  \| hil-probe: dmadev [0-9]+: [0-9a-f:.]+, NUMA node 1$' "the PMD's dmadev for the card, NUMA node 1"

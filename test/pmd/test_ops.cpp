@@ -157,6 +157,17 @@ TEST_F(Ops, CapabilityAndCaptureVchansRefused)
 	EXPECT_FALSE(info.dev_capa & RTE_DMA_CAPA_OPS_ENQ_DEQ);
 	conf = op_conf(1);
 	EXPECT_EQ(rte_dma_configure(cap, &conf), -EINVAL);
+
+	/* enq_deq=0 (devarg): op mode not offered, the flag refused, the
+	 * rte_dma_copy family unchanged. */
+	const int16_t off = create("copy_channels=1,capture_channels=0,enq_deq=0");
+	ASSERT_GE(off, 0);
+	ASSERT_EQ(rte_dma_info_get(off, &info), 0);
+	EXPECT_FALSE(info.dev_capa & RTE_DMA_CAPA_OPS_ENQ_DEQ);
+	EXPECT_TRUE(info.dev_capa & RTE_DMA_CAPA_OPS_COPY);
+	conf = op_conf(1);
+	EXPECT_EQ(rte_dma_configure(off, &conf), -EINVAL);
+	EXPECT_EQ(create_fail("copy_channels=1,enq_deq=maybe"), -EINVAL);
 }
 
 /* Bursts of copies of assorted lengths: every op comes back, in order, the

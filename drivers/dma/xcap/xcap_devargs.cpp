@@ -176,8 +176,10 @@ bool apply(Ctx &c, DevargsTarget target, Devargs &d)
 
 	if (k == "halt_on_error")
 		return get_bool(c, d.halt_on_error);
+	if (k == "enq_deq")
+		return get_bool(c, d.enq_deq);
 	if (target == DevargsTarget::Pci)
-		return c.fail("unknown key for an xcap PCI card; accepted: halt_on_error");
+		return c.fail("unknown key for an xcap PCI card; accepted: halt_on_error, enq_deq");
 
 	if (k == "copy_channels") {
 		if (!get_range(c, 0, 32, v))
@@ -273,10 +275,10 @@ bool apply(Ctx &c, DevargsTarget target, Devargs &d)
 const char *devargs_help(DevargsTarget target)
 {
 	if (target == DevargsTarget::Pci)
-		return "halt_on_error=<0|1>";
+		return "halt_on_error=<0|1> enq_deq=<0|1>";
 	return "copy_channels=<0..32> capture_channels=<0..32> numa=<node> lcore=<lcore> "
 	       "max_ring=<2..32768, power of 2> max_xfer=<256..2^30> max_sge=<1..128> "
-	       "addr_width=<32..64> null=<0|1> priorities=<0..16> halt_on_error=<0|1> "
+	       "addr_width=<32..64> null=<0|1> priorities=<0..16> halt_on_error=<0|1> enq_deq=<0|1> "
 	       "cap_rate=<n>pps|<n>Mpps|<n>G|max cap_frame=<16..16384>|<min>-<max>|imix "
 	       "cap_count=<frames, 0=unlimited> cap_fifo=<1..2^24 frames> "
 	       "cap_delay=<us before the first frame, 0..60000000> "

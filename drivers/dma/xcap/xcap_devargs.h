@@ -25,6 +25,10 @@ enum class DevargsTarget { Pci, Emu };
 struct Devargs {
 	/* driver policy, both targets */
 	bool halt_on_error = false;
+	/* enq_deq=0: do not offer RTE_DMA_CAPA_OPS_ENQ_DEQ (DPDK 25.03+), for
+	 * programs whose op-mode code treats IOVAs as pointers and so works
+	 * only with --iova-mode=va (DPDK 25.11's own dma_enq_deq test case) */
+	bool enq_deq = true;
 
 	/* emulated card only */
 	model::CardConfig card;             /* channels, limits, null engine, cpu */

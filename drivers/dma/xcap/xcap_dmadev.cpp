@@ -347,7 +347,7 @@ int xcap_info_get(const rte_dma_dev *dd, rte_dma_info *info, uint32_t)
 	if (dev->n_capture)
 		info->dev_capa |= RTE_DMA_CAPA_DEV_TO_MEM;
 #if XCAP_DPDK_HAS_DMA_OPS
-	if (dev->n_copy) /* op mode is for copy vchans (xcap_ops.cpp) */
+	if (dev->n_copy && dev->enq_deq) /* op mode is for copy vchans (xcap_ops.cpp) */
 		info->dev_capa |= RTE_DMA_CAPA_OPS_ENQ_DEQ;
 #endif
 	info->max_vchans = uint16_t(dev->n_copy + dev->n_capture);
@@ -892,6 +892,9 @@ int dmadev_create(CreateParams &&p)
 	dev->null_engine = caps0 & hw::caps0::kNullEngine;
 	dev->nb_priorities = priority_levels(bar, p.name); /* HW §3.6 */
 	dev->halt_on_error = p.halt_on_error;
+#if XCAP_DPDK_HAS_DMA_OPS
+	dev->enq_deq = p.enq_deq;
+#endif
 
 	dd->device = p.device;
 	dd->dev_ops = &xcap_ops;

@@ -203,7 +203,7 @@ int emu_probe(rte_vdev_device *vdev)
 	vdev->device.numa_node = numa;
 	volatile uint8_t *bar = card->bar();
 	const int id = dmadev_create(CreateParams{name, &vdev->device, bar, numa, d.halt_on_error,
-						  std::move(card)});
+						  d.enq_deq, std::move(card)});
 	return id < 0 ? id : 0;
 }
 
@@ -252,7 +252,7 @@ RTE_PMD_REGISTER_VDEV(dma_xcap_emu, emu_driver);
 RTE_PMD_REGISTER_PARAM_STRING(dma_xcap_emu,
 	"copy_channels=<0..32> capture_channels=<0..32> numa=<node> lcore=<lcore> "
 	"max_ring=<2..32768> max_xfer=<bytes> max_sge=<1..128> addr_width=<32..64> null=<0|1> "
-	"priorities=<0..16> halt_on_error=<0|1> cap_rate=<rate> cap_frame=<size|min-max|imix> "
+	"priorities=<0..16> halt_on_error=<0|1> enq_deq=<0|1> cap_rate=<rate> cap_frame=<size|min-max|imix> "
 	"cap_count=<n> cap_fifo=<n> cap_delay=<us> fail_nth=<n> fail_every=<n> "
 	"fail_status=<status>");
 

@@ -149,6 +149,7 @@ struct Dev {
 	bool null_engine = false;
 	bool halt_on_error = false;
 #if XCAP_DPDK_HAS_DMA_OPS
+	bool enq_deq = true;  /* RTE_DMA_CAPA_OPS_ENQ_DEQ offered (devarg enq_deq) */
 	bool op_mode = false; /* configured with RTE_DMA_CFG_FLAG_ENQ_DEQ (xcap_ops.cpp) */
 #endif
 	uint16_t nb_vchans = 0;
@@ -167,6 +168,7 @@ struct CreateParams {
 	volatile uint8_t *bar0;
 	int numa_node;
 	bool halt_on_error;
+	bool enq_deq; /* offer RTE_DMA_CAPA_OPS_ENQ_DEQ (devarg enq_deq, 25.03+) */
 	std::unique_ptr<Backend> backend;
 };
 

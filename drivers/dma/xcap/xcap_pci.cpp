@@ -67,7 +67,7 @@ int pci_probe(rte_pci_driver *, rte_pci_device *pdev)
 			 "go wherever memory is", name);
 	const int id = dmadev_create(CreateParams{name, &pdev->device,
 						  static_cast<volatile uint8_t *>(bar.addr), numa,
-						  d.halt_on_error, nullptr});
+						  d.halt_on_error, d.enq_deq, nullptr});
 	return id < 0 ? id : 0;
 }
 
@@ -88,6 +88,6 @@ rte_pci_driver pci_driver = {
 RTE_PMD_REGISTER_PCI(dma_xcap, pci_driver);
 RTE_PMD_REGISTER_PCI_TABLE(dma_xcap, pci_ids);
 RTE_PMD_REGISTER_KMOD_DEP(dma_xcap, "vfio-pci");
-RTE_PMD_REGISTER_PARAM_STRING(dma_xcap, "halt_on_error=<0|1>");
+RTE_PMD_REGISTER_PARAM_STRING(dma_xcap, "halt_on_error=<0|1> enq_deq=<0|1>");
 
 } // namespace xcap
