@@ -128,11 +128,29 @@ TEST_F(Priority, CardWithoutLevels)
 }
 
 /* DPDK 24.11+: the capability, nb_priorities from the card's ArbCaps, and
- * rte_dma_conf.priority as every vchan's default. */
+ * rte_dma_conf.priority as every vchan's default. Before 24.11 dmadev has
+ * no device priority: every vchan defaults to 0 and only
+ * rte_pmd_xcap_vchan_priority_set() changes one. */
 TEST_F(Priority, DmadevDevicePriority)
 {
 #if !XCAP_DPDK_HAS_DMA_PRIORITY
-	GTEST_SKIP() << rte_version() << " has no dmadev priorities (24.11+)";
+	const int16_t dev = create("copy_channels=2,capture_channels=1,priorities=8");
+	ASSERT_GE(dev, 0);
+	rte_dma_conf conf{};
+	conf.nb_vchans = 3;
+	ASSERT_EQ(rte_dma_configure(dev, &conf), 0);
+	ASSERT_EQ(rte_dma_vchan_setup(dev, 0, ptr(mem_to_mem(64))), 0);
+	ASSERT_EQ(rte_dma_vchan_setup(dev, 1, ptr(mem_to_mem(64))), 0);
+	ASSERT_EQ(rte_dma_vchan_setup(dev, 2, ptr(dev_to_mem(64))), 0);
+	EXPECT_EQ(rte_pmd_xcap_vchan_priority_set(dev, 1, 7), 0);
+	EXPECT_EQ(rte_pmd_xcap_vchan_priority_set(dev, 1, 8), -EINVAL) << "8 levels: 0..7";
+	ASSERT_EQ(rte_dma_start(dev), 0);
+	EXPECT_EQ(reg_priority(dev, 0), 0u);
+	EXPECT_EQ(reg_priority(dev, 1), 7u);
+	EXPECT_EQ(reg_priority(dev, 2), 0u);
+	EXPECT_NE(dump(dev).find("arbiter: 8 priority levels (0 = first), device priority 0"),
+		  std::string::npos) << dump(dev);
+	EXPECT_EQ(rte_dma_stop(dev), 0);
 #else
 	const int16_t dev = create("copy_channels=2,capture_channels=1,priorities=8");
 	ASSERT_GE(dev, 0);
