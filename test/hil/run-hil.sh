@@ -229,6 +229,7 @@ HIL_TIMEOUT=$guest_timeout
 XCAP_SRC=$src
 XCAP_BUILD=$build
 XCAP_HIL_NODE=1
+XCAP_DPDK_VERSION=${XCAP_DPDK_VERSION:-}
 # the host's DPDK (Debian's, or a source build: its bin and libraries are
 # outside the guest's default paths), seen through the 9p root
 export PATH=$PATH
@@ -331,7 +332,11 @@ evidence '(EAL|PCI_BUS): Probe PCI driver: dma_xcap \(1af4:1110\) device: [0-9a-
     "EAL probing the xcap PCI driver on socket 1"
 evidence 'EAL: VFIO support initialized' "EAL using VFIO"
 evidence '^  \| hil-probe: dmadev [0-9]+: [0-9a-f:.]+, NUMA node 1$' "the PMD's dmadev for the card, NUMA node 1"
-evidence '^  \| Test OK' "dmadev_autotest Test OK on the PCI card"
+if grep -q '^SKIP: dmadev_autotest' "$run/results/guest.log"; then
+    say "note: $(grep '^SKIP: dmadev_autotest' "$run/results/guest.log" | sed 's/^SKIP: //')"
+else
+    evidence '^  \| Test OK' "dmadev_autotest Test OK on the PCI card"
+fi
 evidence 'memzone .* on socket 1$' "the vchan rings on socket 1"
 [ $missing = 0 ] || exit 1
 say "PASS ($(grep -E '^hil-guest: ' "$run/results/guest.log" | sed 's/^hil-guest: //'))"
