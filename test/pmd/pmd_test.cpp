@@ -78,6 +78,17 @@ int16_t PmdTest::create(const std::string &args, std::string *name_out)
 	return int16_t(id);
 }
 
+void PmdTest::expect_completed_blocked(int16_t dev, uint16_t vchan)
+{
+	uint16_t last = 0;
+	bool err = false;
+	EXPECT_EQ(rte_dma_completed(dev, vchan, 8, &last, &err), 0);
+	EXPECT_TRUE(err);
+	EXPECT_EQ(last, 0xffff);
+	rte_dma_status_code st[8];
+	EXPECT_EQ(rte_dma_completed_status(dev, vchan, 8, &last, st), 0);
+}
+
 int PmdTest::create_fail(const std::string &args)
 {
 	const std::string name = unique_name();

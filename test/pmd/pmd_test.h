@@ -102,6 +102,10 @@ protected:
 	 * was reported, or kWait passed. Checks last_idx of each call against
 	 * the running count starting from first_id. */
 	Drained drain(int16_t dev, uint16_t vchan, uint16_t n, uint16_t first_id);
+	/* A vchan that completes nothing and reports why, before any op of it
+	 * completed: rte_dma_completed() returns 0 with has_error and last_idx
+	 * 0xffff, rte_dma_completed_status() returns 0. */
+	static void expect_completed_blocked(int16_t dev, uint16_t vchan);
 	/* Poll rte_dma_completed_status() until n statuses were returned. */
 	std::vector<rte_dma_status_code> drain_status(int16_t dev, uint16_t vchan, uint16_t n,
 						      uint16_t *last_idx = nullptr);

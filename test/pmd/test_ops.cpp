@@ -430,13 +430,7 @@ TEST_F(Ops, EachModeRefusesTheOtherApi)
 	EXPECT_EQ(rte_dma_copy_sg(dev, 0, &s, &d, 1, 1, 0), -ENOTSUP);
 	EXPECT_EQ(rte_dma_fill(dev, 0, kPattern, iova(dst_), kLen, 0), -ENOTSUP);
 	EXPECT_EQ(rte_dma_submit(dev, 0), -ENOTSUP);
-	uint16_t last = 0;
-	bool err = false;
-	EXPECT_EQ(rte_dma_completed(dev, 0, 8, &last, &err), 0);
-	EXPECT_TRUE(err);
-	EXPECT_EQ(last, 0xffff);
-	rte_dma_status_code st[8];
-	EXPECT_EQ(rte_dma_completed_status(dev, 0, 8, &last, st), 0);
+	expect_completed_blocked(dev, 0);
 	EXPECT_EQ(rte_dma_burst_capacity(dev, 0), 16);
 	expect_stats(dev, 0, 0, 0);
 	EXPECT_TRUE(slot_untouched(0));

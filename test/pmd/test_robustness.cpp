@@ -139,15 +139,8 @@ TEST_F(Robustness, CardFaultWrongIdStopsTheChannel)
 	ASSERT_TRUE(stall(c, 0));
 	ASSERT_EQ(rte_dma_copy(dev, 0, iova(buf), iova(buf + 4096), 64, RTE_DMA_OP_FLAG_SUBMIT), 0);
 	cpl[0] = cpl_entry(0, hw::cflag::kPhase, 5);
-	for (int k = 0; k < 3; k++) {
-		uint16_t last = 0;
-		bool err = false;
-		EXPECT_EQ(rte_dma_completed(dev, 0, 8, &last, &err), 0);
-		EXPECT_TRUE(err);
-		EXPECT_EQ(last, 0xffff);
-		rte_dma_status_code st[8];
-		EXPECT_EQ(rte_dma_completed_status(dev, 0, 8, &last, st), 0);
-	}
+	for (int k = 0; k < 3; k++)
+		expect_completed_blocked(dev, 0);
 	enum rte_dma_vchan_status vs = RTE_DMA_VCHAN_IDLE;
 	ASSERT_EQ(rte_dma_vchan_status(dev, 0, &vs), 0);
 	EXPECT_EQ(vs, RTE_DMA_VCHAN_HALTED_ERROR);
