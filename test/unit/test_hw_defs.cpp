@@ -123,3 +123,79 @@ TEST(HwDefs, RegisterMap)
 	EXPECT_EQ(unsigned(hw::Status::PageFault), 14u);
 	EXPECT_EQ(unsigned(hw::Status::ErrorUnknown), 0xffu);
 }
+
+/* HW §2.4: the access table, as the model and the driver use it. */
+TEST(HwDefs, RegisterAccessTable)
+{
+	namespace reg = hw::reg;
+	namespace ch = hw::reg::ch;
+	using hw::Access;
+	EXPECT_EQ(hw::kVersionMinor, 2u);
+	EXPECT_EQ(reg::kHostErrStatus, 0x038u);
+	EXPECT_EQ(reg::kHostErrInfo, 0x03cu);
+	unsigned global = 0, per_chan = 0;
+	for (uint32_t off = 0; off < hw::kBar0Size; off += 4) {
+		const hw::RegAccess a = hw::register_access(off);
+		EXPECT_EQ(a.writable & (a.rsvdp | a.rsvdz), 0u) << std::hex << off;
+		EXPECT_EQ(a.rsvdp & a.rsvdz, 0u) << std::hex << off;
+		if (a.access == Access::Unassigned) {
+			EXPECT_EQ(a.name, nullptr);
+			continue;
+		}
+		ASSERT_NE(a.name, nullptr) << std::hex << off;
+		if (a.access != Access::RO) {
+			EXPECT_EQ(a.writable | a.rsvdp | a.rsvdz, 0xffffffffu) << a.name;
+		}
+		if (off < reg::kChanBase)
+			global++;
+		else if (hw::register_channel(off) == 0)
+			per_chan++;
+		EXPECT_EQ(hw::register_access(off + 1).access, Access::Unassigned);
+	}
+	EXPECT_EQ(global, 16u);
+	EXPECT_EQ(per_chan, 29u);
+	EXPECT_STREQ(hw::register_access(hw::chan_reg(7, ch::kCntBytesHi)).name, "CntBytesHi");
+	EXPECT_EQ(hw::register_channel(hw::chan_reg(7, ch::kCntBytesHi)), 7u);
+	EXPECT_EQ(hw::register_access(hw::chan_reg(7, ch::kCntBytesLo)).flags, hw::regflag::kLatchLo);
+	EXPECT_EQ(hw::register_access(reg::kTimeHi).flags, hw::regflag::kLatchHi);
+	EXPECT_EQ(hw::register_access(reg::kGlobalCtrl).rw1s, hw::gctrl::kReset);
+	EXPECT_EQ(hw::register_access(hw::chan_reg(0, ch::kCtrl)).rw1s,
+		  hw::chctrl::kReset | hw::chctrl::kResume);
+	for (uint32_t r : {ch::kRingBaseLo, ch::kRingBaseHi, ch::kRingLog2, ch::kCplBaseLo, ch::kCplBaseHi,
+			   ch::kCapSnapLen})
+		EXPECT_TRUE(hw::register_access(hw::chan_reg(3, r)).flags & hw::regflag::kConfig) << r;
+	EXPECT_FALSE(hw::register_access(hw::chan_reg(3, ch::kCapFlushUs)).flags & hw::regflag::kConfig);
+	EXPECT_EQ(hw::register_access(reg::kHostErrStatus).access, Access::RW1C);
+	EXPECT_EQ(hw::register_access(0x040).access, Access::Unassigned);
+	EXPECT_EQ(hw::register_access(hw::chan_reg(0, 0x74)).access, Access::Unassigned);
+	EXPECT_EQ(hw::register_access(hw::chan_reg(64, 0)).access, Access::Unassigned);
+}
+
+TEST(HwDefs, HostErrorLogAndPlacement)
+{
+	namespace he = hw::hosterr;
+	EXPECT_EQ(he::kWidth, 0x01u);
+	EXPECT_EQ(he::kReadOnly, 0x02u);
+	EXPECT_EQ(he::kReserved, 0x04u);
+	EXPECT_EQ(he::kNotReady, 0x08u);
+	EXPECT_EQ(he::kDoorbell, 0x10u);
+	EXPECT_EQ(he::kConfigWhileEnabled, 0x20u);
+	EXPECT_EQ(he::kAlignment, 0x40u);
+	EXPECT_EQ(he::kOpcode, 0x80u);
+	const uint32_t v = he::info(he::Rule::ConfigWhileEnabled, 3, hw::chan_reg(3, hw::reg::ch::kRingLog2));
+	EXPECT_EQ(v & 0xff, 5u);
+	EXPECT_EQ((v >> 8) & 0xff, 3u);
+	EXPECT_EQ(v >> 16, hw::chan_reg(3, hw::reg::ch::kRingLog2) >> 2);
+	EXPECT_EQ(he::info_rule(v), he::Rule::ConfigWhileEnabled);
+	EXPECT_EQ(he::info_chan(v), 3u);
+	EXPECT_EQ(he::info_offset(v), hw::chan_reg(3, hw::reg::ch::kRingLog2));
+	EXPECT_EQ(hw::kFatalHostProtocol, 0x80u);
+	EXPECT_EQ(hw::kResetTimeoutMs, 1000u);
+	EXPECT_EQ(hw::kQuiesceTimeoutMs, 100u);
+	EXPECT_EQ(hw::kRingAlign, 4096u);
+	EXPECT_EQ(hw::kCplAlign, 4096u);
+	EXPECT_EQ(hw::kSgeListBoundary, 4096u);
+	EXPECT_EQ(hw::kCaptureBufAlign, 64u);
+	EXPECT_EQ(hw::kMaxSgeLimit, 256u);
+	EXPECT_EQ(hw::dflag::kDefined, 0x03u);
+}
