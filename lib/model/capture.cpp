@@ -6,6 +6,9 @@
  * loss accounting.
  */
 #include <algorithm>
+#include <stdexcept>
+#include <string>
+#include <thread>
 
 #include "xcap_model_impl.h"
 
@@ -517,6 +520,59 @@ size_t Card::Impl::cap_generate(Chan &c, uint64_t now)
 		c.cnt_dirty = true;
 	arb_units += frames;
 	return frames;
+}
+
+/* ---- accounting (Card::capture_counters, capture_totals) ------------------------- */
+
+Card::CaptureCounters Card::capture_counters(unsigned capture_index) const
+{
+	if (capture_index >= cfg_.capture_channels)
+		throw std::out_of_range("xcap model: no capture channel " + std::to_string(capture_index));
+	const CaptureChan &k = *impl_->chans[cfg_.copy_channels + capture_index]->cap;
+	CaptureCounters r;
+	for (;;) {
+		const uint64_t s1 = k.pub_seq.load(std::memory_order_acquire);
+		if (s1 & 1) {
+			std::this_thread::yield();
+			continue;
+		}
+		r.generated = k.pub_generated.load(std::memory_order_relaxed);
+		r.delivered = k.pub_delivered.load(std::memory_order_relaxed);
+		r.lost_no_buffer = k.pub_lost_nb.load(std::memory_order_relaxed);
+		r.lost_overrun = k.pub_lost_ovr.load(std::memory_order_relaxed);
+		r.in_buffer = k.pub_in_buffer.load(std::memory_order_relaxed);
+		std::atomic_thread_fence(std::memory_order_acquire);
+		if (k.pub_seq.load(std::memory_order_relaxed) == s1)
+			return r;
+	}
+}
+
+Card::CaptureTotals Card::capture_totals(unsigned capture_index) const
+{
+	if (capture_index >= cfg_.capture_channels)
+		throw std::out_of_range("xcap model: no capture channel " + std::to_string(capture_index));
+	const CaptureChan &k = *impl_->chans[cfg_.copy_channels + capture_index]->cap;
+	CaptureTotals r;
+	for (;;) {
+		const uint64_t s1 = k.pub_seq.load(std::memory_order_acquire);
+		if (s1 & 1) {
+			std::this_thread::yield();
+			continue;
+		}
+		r.generated = k.pub_base_generated.load(std::memory_order_relaxed) +
+			      k.pub_generated.load(std::memory_order_relaxed);
+		r.delivered = k.pub_base_delivered.load(std::memory_order_relaxed) +
+			      k.pub_delivered.load(std::memory_order_relaxed);
+		r.lost_no_buffer = k.pub_base_lost_nb.load(std::memory_order_relaxed) +
+				   k.pub_lost_nb.load(std::memory_order_relaxed);
+		r.lost_overrun = k.pub_base_lost_ovr.load(std::memory_order_relaxed) +
+				 k.pub_lost_ovr.load(std::memory_order_relaxed);
+		r.in_buffer = k.pub_in_buffer.load(std::memory_order_relaxed);
+		r.discarded_at_reset = k.pub_discarded.load(std::memory_order_relaxed);
+		std::atomic_thread_fence(std::memory_order_acquire);
+		if (k.pub_seq.load(std::memory_order_relaxed) == s1)
+			return r;
+	}
 }
 
 } // namespace xcap::model
