@@ -283,6 +283,8 @@ size_t Card::Impl::cap_fetch(Chan &c, uint32_t ctrl)
 	const uint16_t outstanding = uint16_t(c.fetch - c.head);
 	const uint16_t ahead = uint16_t(db - c.head);
 	if (ahead > c.size || ahead < outstanding) {
+		/* HW §3.4: a producer index more than a ring ahead of HwHead */
+		doorbell_ahead(c, db, c.head);
 		fail_chan(c, Status::DescriptorReadError, false, 0);
 		return 1;
 	}
@@ -296,11 +298,16 @@ size_t Card::Impl::cap_fetch(Chan &c, uint32_t ctrl)
 	while (done < n && !c.halt_pending && !gone()) {
 		const uint16_t idx = c.fetch;
 		const hw::Descriptor d = read_desc(c, idx);
+		/* HW §2.5: strict, a descriptor that breaks a rule is not
+		 * fetched; the card is Fatal and stops before it */
+		if (!desc_ok(c, d, idx)) [[unlikely]]
+			break;
 		CaptureEntry e;
 		e.idx = idx;
 		e.id = d.id;
 		if (!fenced_or_faulted(c, d, e.out)) {
-			if (hw::Opcode(d.opcode) != hw::Opcode::Capture) {
+			if (hw::Opcode(d.opcode) != hw::Opcode::Capture ||
+			    !(cfg.caps_ops & (1u << unsigned(hw::Opcode::Capture)))) {
 				e.out.status = Status::InvalidOpcode;
 			} else if (d.length < hw::kCaptureMinBuffer || d.length > cfg.max_xfer_len) {
 				e.out.status = Status::InvalidLength;
@@ -324,6 +331,8 @@ size_t Card::Impl::cap_fetch(Chan &c, uint32_t ctrl)
 		k.push(e);
 		c.fetch++;
 		done++;
+		if (fatal.load(std::memory_order_relaxed)) [[unlikely]]
+			break; /* an opcode not in Caps1: the card stops after it (HW §5.2) */
 	}
 	cap_drain(c);
 	c.busy = false;

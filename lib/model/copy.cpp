@@ -120,9 +120,11 @@ uint32_t Card::Impl::copy_fast(Chan &c, uint32_t max)
 		const auto *d = reinterpret_cast<const hw::Descriptor *>(ring + size_t(h & mask) * sizeof(hw::Descriptor));
 		const uint8_t flags = d->flags;
 		const uint32_t len = d->length;
+		/* the general path also takes a descriptor with a reserved bit
+		 * set (HW §5.1), to report it */
 		if (d->opcode != uint8_t(hw::Opcode::Copy) || ((flags & hw::dflag::kFence) && fence) ||
-		    len - 1 >= max_len) [[unlikely]] /* len 0, or above MaxXferLen */
-			break;
+		    len - 1 >= max_len || (flags & ~hw::dflag::kDefined) || d->reserved) [[unlikely]]
+			break; /* len 0, or above MaxXferLen */
 		if constexpr (!Null) {
 			/* HW §9: a map change takes effect at the next descriptor */
 			if (reader.stale()) [[unlikely]] {
@@ -172,6 +174,7 @@ size_t Card::Impl::run_copy(Chan &c, uint32_t ctrl)
 		return 0;
 	if (pending > c.size) {
 		/* HW §3.4: a producer index more than a ring ahead is a driver bug */
+		doorbell_ahead(c, db, c.head);
 		fail_chan(c, Status::DescriptorReadError, false, 0);
 		return 1;
 	}
@@ -185,7 +188,7 @@ size_t Card::Impl::run_copy(Chan &c, uint32_t ctrl)
 	 * the fast path is taken when none can fire on this batch's
 	 * descriptors (numbered c.seq + 1 .. c.seq + n). */
 	const uint64_t nth = c.fail_nth.load(std::memory_order_relaxed);
-	const bool fast = !c.lie_armed.load(std::memory_order_relaxed) &&
+	const bool fast = copy_implemented && !c.lie_armed.load(std::memory_order_relaxed) &&
 		c.fail_every.load(std::memory_order_relaxed) == 0 &&
 		(nth <= c.seq || nth > c.seq + n);
 	uint32_t done = 0;
@@ -209,7 +212,13 @@ size_t Card::Impl::run_copy(Chan &c, uint32_t ctrl)
 		/* the general path, one descriptor */
 		const uint16_t idx = c.head;
 		const hw::Descriptor d = read_desc(c, idx);
+		/* HW §2.5: a descriptor that breaks a rule is not executed in
+		 * strict mode; the card stops before it (Fatal) */
+		if (!desc_ok(c, d, idx)) [[unlikely]]
+			break;
 		const Outcome o = exec(c, d);
+		if (o.stop) [[unlikely]]
+			break;
 		const FaultPlan::Lie lie = lie_due(c, c.seq);
 		if (lie == FaultPlan::Lie::None) [[likely]] {
 			write_cpl(c, idx, d.id, o.status, o.result);
@@ -229,7 +238,9 @@ size_t Card::Impl::run_copy(Chan &c, uint32_t ctrl)
 		 * never cancels a fenced descriptor of a later one. */
 		if (d.flags & hw::dflag::kCompletionRequest)
 			c.fence = false;
-		if (halted)
+		/* halted, or Fatal (an opcode not in Caps1 completes InvalidOpcode,
+		 * then the card stops, HW §5.2) */
+		if (halted || fatal.load(std::memory_order_relaxed))
 			break;
 	}
 	c.fetch = c.head;
@@ -271,6 +282,11 @@ Outcome Card::Impl::exec(Chan &c, const hw::Descriptor &d)
 	if (fenced_or_faulted(c, d, o))
 		return o;
 	const auto op = hw::Opcode(d.opcode);
+	if (d.opcode >= 32 || !((cfg.caps_ops >> d.opcode) & 1)) {
+		/* HW §5.2: not in Caps1, not implemented (desc_ok() reported it) */
+		o.status = Status::InvalidOpcode;
+		return o;
+	}
 	auto fault = [&o](Status s, uint64_t addr) {
 		o.status = s;
 		o.addr_fault = true;
@@ -348,6 +364,11 @@ Outcome Card::Impl::exec_copy_sg(Chan &c, const hw::Descriptor &d)
 		return fault(Status::DescriptorReadError, d.dst);
 	std::memcpy(sg_src.data(), sl, ns * sizeof(hw::Sge));
 	std::memcpy(sg_dst.data(), dl, nd * sizeof(hw::Sge));
+	/* HW §5.1: Sge.reserved 0, checked when the lists are read */
+	if (!sge_ok(c, sg_src.data(), ns, true) || !sge_ok(c, sg_dst.data(), nd, false)) [[unlikely]] {
+		o.stop = true;
+		return o;
+	}
 	uint64_t stot = 0, dtot = 0;
 	bool zero = false;
 	for (unsigned i = 0; i < ns; i++) {

@@ -2,9 +2,10 @@
  * Copyright(c) 2026 xcap developers
  *
  * The xcap device model: card construction, the engine thread, global
- * registers, the channel state machine and completions. Copy channels are in
- * copy.cpp, capture channels in capture.cpp, fault injection in faults.cpp,
- * the IOMMU in iommu.cpp. "HW §n" cites docs/hardware.md.
+ * registers and reset, the channel state machine and completions. Copy
+ * channels are in copy.cpp, capture channels in capture.cpp, the register
+ * port and the contract checks in contract.cpp, fault injection in
+ * faults.cpp, the IOMMU in iommu.cpp. "HW §n" cites docs/hardware.md.
  */
 #include <algorithm>
 #include <cerrno>
@@ -61,13 +62,24 @@ void validate(const CardConfig &cfg, const void *bar0)
 	if (cfg.capture_channels && cfg.max_xfer_len < hw::kCaptureMinBuffer)
 		bad("max_xfer_len must be >= kCaptureMinBuffer (" + std::to_string(hw::kCaptureMinBuffer) +
 			") with capture channels");
-	if (cfg.max_sge < 1 || cfg.max_sge > 1024)
-		bad("max_sge must be 1..1024, got " + std::to_string(cfg.max_sge));
+	if (cfg.max_sge < 1 || cfg.max_sge > hw::kMaxSgeLimit)
+		bad("max_sge must be 1.." + std::to_string(hw::kMaxSgeLimit) +
+			" (an Sge array lies within 4 KiB, HW §5.5), got " + std::to_string(cfg.max_sge));
 	if (cfg.addr_width < 32 || cfg.addr_width > 64)
 		bad("addr_width must be 32..64, got " + std::to_string(cfg.addr_width));
 	if (cfg.priority_levels > hw::arbcaps::kMaxPrioLevels)
 		bad("priority_levels must be 0.." + std::to_string(hw::arbcaps::kMaxPrioLevels) +
 			", got " + std::to_string(cfg.priority_levels));
+	if (cfg.caps_ops & ~hw::kOpsSupported) {
+		char m[128];
+		snprintf(m, sizeof m, "caps_ops 0x%x must be a subset of kOpsSupported 0x%x (HW §5.2)",
+			 cfg.caps_ops, hw::kOpsSupported);
+		bad(m);
+	}
+	if (cfg.ready_delay_ms > 60000)
+		bad("ready_delay_ms must be 0..60000, got " + std::to_string(cfg.ready_delay_ms));
+	if (cfg.quiesce_ms > 60000)
+		bad("quiesce_ms must be 0..60000, got " + std::to_string(cfg.quiesce_ms));
 	if (cfg.cpu < -1 || cfg.cpu >= CPU_SETSIZE)
 		bad("cpu must be -1 or 0.." + std::to_string(CPU_SETSIZE - 1));
 	if (cfg.capture.size() > cfg.capture_channels)
@@ -92,9 +104,11 @@ void validate(const CardConfig &cfg, const void *bar0)
 /* ---- construction (HW §2, §3) --------------------------------------------- */
 
 Card::Impl::Impl(Card &card, Iommu &io)
-	: cfg(card.cfg_), bar(card.bar0_), iommu(io), reader(io),
+	: cfg(card.cfg_), shadow_mem(std::make_unique<uint32_t[]>(hw::kBar0Size / 4)),
+	  bar(card.bar0_, shadow_mem.get()), iommu(io), reader(io),
 	  origin(std::chrono::steady_clock::now())
 {
+	copy_implemented = cfg.caps_ops & (1u << unsigned(hw::Opcode::Copy));
 	addr_limit_last = cfg.addr_width >= 64 ? ~uint64_t(0) : (uint64_t(1) << cfg.addr_width) - 1;
 	sg_src.resize(cfg.max_sge);
 	sg_dst.resize(cfg.max_sge);
@@ -112,18 +126,27 @@ Card::Impl::Impl(Card &card, Iommu &io)
 		}
 		chans.push_back(std::move(c));
 	}
+	/* the words sample() compares with the shadow: every RO register of
+	 * the card's globals and channels (HW §2.4) */
+	for (uint32_t off = 0; off < hw::kBar0Size; off += 4) {
+		const unsigned c = hw::register_channel(off);
+		if (hw::register_access(off).access == hw::Access::RO &&
+		    (c == hw::hosterr::kGlobal || c < n))
+			ro_words.push_back(off);
+	}
 }
 
 void Card::Impl::power_on()
 {
 	std::memset(bar.base(), 0, hw::kBar0Size);
+	std::memset(shadow_mem.get(), 0, hw::kBar0Size);
 	bar.st(reg::kId, hw::kMagic);
 	bar.st(reg::kVersion, hw::kVersionMajor << 16 | hw::kVersionMinor);
 	bar.st(reg::kCaps0, cfg.copy_channels << hw::caps0::kCopyChanShift |
 		cfg.capture_channels << hw::caps0::kCaptureChanShift |
 		cfg.addr_width << hw::caps0::kAddrWidthShift |
 		(cfg.null_engine ? hw::caps0::kNullEngine : 0));
-	bar.st(reg::kCaps1, hw::kOpsSupported);
+	bar.st(reg::kCaps1, cfg.caps_ops);
 	bar.st(reg::kMaxRingLog2, cfg.max_ring_log2);
 	bar.st(reg::kMaxXferLen, cfg.max_xfer_len);
 	bar.st(reg::kMaxSge, cfg.max_sge);
@@ -134,8 +157,21 @@ void Card::Impl::power_on()
 			bar.st(c->rb + ch::kCapSnapLen, 65535);
 			bar.st(c->rb + ch::kCapFlushUs, 100);
 		}
+		for (unsigned i = 0; i < kNumConfigRegs; i++)
+			c->cfg_seen[i] = bar.ld(c->rb + kConfigRegs[i]);
 	}
-	bar.st(reg::kGlobalStatus, hw::gstatus::kReady);
+	/* HW §7.3: a card comes out of power-on reset ready_delay_ms later,
+	 * showing the reset in progress until then */
+	if (cfg.ready_delay_ms) {
+		resetting = true;
+		ready_at = now_ns() + uint64_t(cfg.ready_delay_ms) * 1'000'000;
+		bar.host_st(reg::kGlobalCtrl, hw::gctrl::kReset);
+		ready.store(false);
+	} else {
+		ready.store(true);
+	}
+	std::lock_guard<std::mutex> g(reg_lock);
+	set_gstatus();
 }
 
 Card::Card(const CardConfig &cfg, void *bar0, Iommu &iommu)
@@ -261,13 +297,22 @@ size_t Card::Impl::pass()
 	const uint64_t now = now_ns();
 	bar.st64(reg::kTimeLo, now);
 	size_t work = 0;
-	uint32_t gctrl = bar.ld(reg::kGlobalCtrl);
-	if (gctrl & hw::gctrl::kReset) {
-		global_reset();
-		bar.clear_bits(reg::kGlobalCtrl, hw::gctrl::kReset);
+	const uint32_t gctrl = bar.ld(reg::kGlobalCtrl);
+	if (!resetting && (gctrl & hw::gctrl::kReset)) {
+		start_reset(now);
 		work++;
 	}
-	const bool genable = gctrl & hw::gctrl::kEnable;
+	if (resetting && !finish_reset(now)) {
+		/* HW §7.3: nothing but the clock until the card is Ready */
+		in_pass.store(false, std::memory_order_release);
+		return work;
+	}
+	if (now >= next_sample) {
+		sample(now);
+		next_sample = now + kSampleIntervalNs;
+	}
+	/* HW §2.5: a Fatal card behaves as if GlobalCtrl.Enable were 0 */
+	const bool genable = (gctrl & hw::gctrl::kEnable) && !fatal.load(std::memory_order_acquire);
 	if (prioritised()) {
 		/* HW §3.6: the priorities differ; the arbiter orders the turns */
 		work += arbitrate(genable, now);
@@ -284,19 +329,66 @@ size_t Card::Impl::pass()
 	return work;
 }
 
+/* HW §2.2, §7.3: GlobalCtrl.Reset seen. Ready goes to 0 and Fatal and the
+ * host error log are cleared (the register port did both at the write: a
+ * violation between the write and here is the new reset's; on a shared
+ * window this is where it happens), the card resets, and it stays not Ready
+ * until finish_reset() ready_delay_ms later. */
+void Card::Impl::start_reset(uint64_t now)
+{
+	{
+		std::lock_guard<std::mutex> g(reg_lock);
+		const uint64_t gen = reset_gen.load(std::memory_order_relaxed);
+		if (gen == reset_gen_seen)
+			clear_host_errors(); /* a Reset the port did not see */
+		reset_gen_seen = gen;
+		ready.store(false, std::memory_order_release);
+		set_gstatus();
+	}
+	global_reset();
+	resetting = true;
+	ready_at = now + uint64_t(cfg.ready_delay_ms) * 1'000'000;
+}
+
+/* The reset in progress is done if its time has come: Ready, and the Reset
+ * bit cleared, together under reg_lock, so that a Reset written through the
+ * port meanwhile is not lost but starts the reset again. */
+bool Card::Impl::finish_reset(uint64_t now)
+{
+	for (;;) {
+		/* another Reset written meanwhile: the reset starts over */
+		if (reset_gen.load(std::memory_order_acquire) != reset_gen_seen) {
+			start_reset(now);
+			continue;
+		}
+		if (now < ready_at)
+			return false;
+		std::lock_guard<std::mutex> g(reg_lock);
+		if (reset_gen.load(std::memory_order_relaxed) == reset_gen_seen) {
+			ready.store(true, std::memory_order_release);
+			set_gstatus();
+			bar.clear_bits(reg::kGlobalCtrl, hw::gctrl::kReset);
+			resetting = false;
+			return true;
+		}
+	}
+}
+
 void Card::Impl::global_reset()
 {
-	/* HW §2.2: every channel's Ctrl to 0 and the channel reset; clear Fatal. */
+	/* HW §2.2: every channel's Ctrl to 0 and the channel reset. Fatal,
+	 * FatalCode and the host error log were cleared by start_reset(). */
 	for (auto &c : chans) {
 		bar.st(c->rb + ch::kCtrl, 0);
 		reset_chan(*c);
 	}
-	bar.st(reg::kFatalCode, 0);
-	bar.st(reg::kGlobalStatus, hw::gstatus::kReady);
 }
 
 size_t Card::Impl::service(Chan &c, bool genable, uint64_t now)
 {
+	/* HW §3.4: no doorbell while the channel is not enabled (contract.cpp) */
+	if (c.state == ChannelState::Disabled || c.state == ChannelState::Failed) [[unlikely]]
+		check_stopped_doorbell(c);
 	const uint32_t ctrl = bar.ld(c.rb + ch::kCtrl);
 	if (ctrl & hw::chctrl::kReset) {
 		reset_chan(c);
@@ -308,6 +400,18 @@ size_t Card::Impl::service(Chan &c, bool genable, uint64_t now)
 		c.busy = true;
 		publish_status(c);
 		return 0;
+	}
+	if (c.quiescing) [[unlikely]] {
+		/* HW §7.3: stopped, but showing the old state with Busy until
+		 * quiesce_ms have passed; nothing else is acted on meanwhile */
+		if (now < c.quiesce_until)
+			return 0;
+		c.quiescing = false;
+		c.busy = false;
+		bar.st(c.rb + ch::kDoorbell, 0);
+		c.db_seen = 0;
+		publish_status(c);
+		return 1;
 	}
 	c.busy = false;
 	size_t work = 0;
@@ -335,7 +439,18 @@ size_t Card::Impl::service(Chan &c, bool genable, uint64_t now)
 	case ChannelState::Running:
 	case ChannelState::Halted:
 		if (!(ctrl & hw::chctrl::kEnable)) {
+			const ChannelState was = c.state;
 			disable_chan(c);
+			if (cfg.quiesce_ms && c.state == ChannelState::Disabled && !gone()) {
+				/* HW §7.3 on a slow card: every descriptor is complete
+				 * (disable_chan finished what it was doing and aborted
+				 * the rest, as with quiesce_ms 0), no DMA follows, but
+				 * Status keeps the old state with Busy 1 for quiesce_ms */
+				c.quiescing = true;
+				c.shown = was;
+				c.busy = true;
+				c.quiesce_until = now + uint64_t(cfg.quiesce_ms) * 1'000'000;
+			}
 			work++;
 			break;
 		}
@@ -369,6 +484,14 @@ void Card::Impl::reset_chan(Chan &c)
 {
 	c.state = ChannelState::Disabled;
 	c.busy = false;
+	c.quiescing = false;
+	c.db_seen = 0;
+	c.failed_seen.store(false, std::memory_order_relaxed);
+	{
+		/* HW §2.4: the latches read 0 after reset */
+		std::lock_guard<std::mutex> g(reg_lock);
+		std::memset(c.latch, 0, sizeof c.latch);
+	}
 	c.head = c.fetch = 0;
 	c.fence = false;
 	c.halt_pending = false;
@@ -398,6 +521,9 @@ void Card::Impl::fail_chan(Chan &c, Status code, bool has_addr, uint64_t addr)
 	bar.st(c.rb + ch::kErrAddrHi, has_addr ? uint32_t(addr >> 32) : 0);
 	bar.st(c.rb + ch::kErrIndex, c.head);
 	bar.st(c.rb + ch::kErrCode, uint32_t(code));
+	/* HW §3.4: what the host rings from now on is checked against this */
+	c.db_seen = uint16_t(bar.ld(c.rb + ch::kDoorbell));
+	c.failed_seen.store(false, std::memory_order_relaxed);
 }
 
 void Card::Impl::enable_chan(Chan &c, uint64_t now)
@@ -411,7 +537,10 @@ void Card::Impl::enable_chan(Chan &c, uint64_t now)
 	clear_latch(c);
 	c.hwhead_shadow = 0;
 	bar.st(c.rb + ch::kHwHead, 0);
-	if (log2 < 1 || log2 > cfg.max_ring_log2 || ring % 64 != 0) {
+	/* HW §5.5: both bases 4 KiB aligned, or the enable fails (and the host
+	 * broke a rule) */
+	check_enable_alignment(c, ring, cplb);
+	if (log2 < 1 || log2 > cfg.max_ring_log2 || ring % hw::kRingAlign != 0) {
 		fail_chan(c, Status::DescriptorReadError, true, ring);
 		return;
 	}
@@ -420,7 +549,7 @@ void Card::Impl::enable_chan(Chan &c, uint64_t now)
 		fail_chan(c, Status::DescriptorReadError, true, ring);
 		return;
 	}
-	uint8_t *cp = cplb % 64 == 0 ? dma(cplb, uint64_t(sizeof(hw::Completion)) << log2) : nullptr;
+	uint8_t *cp = cplb % hw::kCplAlign == 0 ? dma(cplb, uint64_t(sizeof(hw::Completion)) << log2) : nullptr;
 	if (!cp) {
 		fail_chan(c, Status::BusWriteError, true, cplb);
 		return;
@@ -477,6 +606,7 @@ void Card::Impl::disable_chan(Chan &c)
 	const uint16_t db = uint16_t(bar.ld(c.rb + ch::kDoorbell));
 	const uint16_t pending = uint16_t(db - c.head);
 	if (pending > c.size) {
+		doorbell_ahead(c, db, c.head);
 		fail_chan(c, Status::DescriptorReadError, false, 0);
 		return;
 	}
@@ -493,8 +623,14 @@ void Card::Impl::disable_chan(Chan &c)
 	if (gone())
 		return;
 	c.state = ChannelState::Disabled;
-	/* the next enable restarts both indexes at 0 */
-	bar.st(c.rb + ch::kDoorbell, 0);
+	/* the next enable restarts both indexes at 0; a quiescing channel
+	 * (service()) writes it when the quiesce is over, and any doorbell the
+	 * host writes meanwhile is checked against db (HW §3.4) */
+	c.db_seen = db;
+	if (!cfg.quiesce_ms) {
+		bar.st(c.rb + ch::kDoorbell, 0);
+		c.db_seen = 0;
+	}
 }
 
 /* ---- completions (HW §6, §7) ---------------------------------------------- */
@@ -560,7 +696,8 @@ void Card::Impl::publish(Chan &c)
 
 void Card::Impl::publish_status(Chan &c)
 {
-	const uint32_t st = uint32_t(c.state) | (c.busy ? hw::chstatus::kBusy : 0);
+	const uint32_t st = c.quiescing ? uint32_t(c.shown) | hw::chstatus::kBusy
+		: uint32_t(c.state) | (c.busy ? hw::chstatus::kBusy : 0);
 	if (st != c.status_shadow) {
 		c.status_shadow = st;
 		bar.st(c.rb + ch::kStatus, st);

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -214,20 +215,54 @@ struct CardConfig {
 	unsigned capture_channels = 0;
 	unsigned max_ring_log2 = 12;       /* 4096 entries; 1..15 */
 	uint32_t max_xfer_len = 1u << 24;  /* 16 MiB */
-	unsigned max_sge = 16;             /* 1..1024 */
+	unsigned max_sge = 16;             /* 1..kMaxSgeLimit (256, HW §5.5) */
 	unsigned addr_width = 48;          /* 32..64 */
 	bool null_engine = false;          /* complete descriptors without touching data */
 	unsigned priority_levels = 4;      /* ArbCaps.PrioLevels, 0..16 (HW §3.6) */
 	int cpu = -1;                      /* pin the card thread; -1 floats */
 	std::vector<CaptureProfile> capture; /* one per capture channel (defaults if short) */
 	std::string name = "xcap-model";
+
+	/* A slower, smaller card (HW §7.3, §5.2). */
+	uint32_t caps_ops = hw::kOpsSupported; /* Caps1: the opcodes implemented, bit
+						* 1 << opcode, a subset of kOpsSupported;
+						* any other opcode completes InvalidOpcode
+						* and is an Opcode violation */
+	uint32_t ready_delay_ms = 0; /* 0..60000: from power-on or GlobalCtrl.Reset to
+				      * Ready (Ready reads 0 and GlobalCtrl.Reset 1
+				      * until then); 0: Ready at construction */
+	uint32_t quiesce_ms = 0;     /* 0..60000: from Ctrl.Enable cleared to State
+				      * Disabled with Busy 0 (the old state with
+				      * Busy 1 until then) */
+
+	/* Contract checking (HW §2.4, §2.5). Every violation is counted
+	 * (Card::contract_violations) and logged; with strict (the default)
+	 * it also sets HostErrStatus/HostErrInfo and raises Fatal
+	 * (FatalCode kFatalHostProtocol), as a card does; without, the model
+	 * only counts and logs, for debugging a driver against it. */
+	bool strict = true;
+	/* One line per violation, starting "contract violation: <rule>
+	 * (hardware.md §N)", the first kLogLines per card, then one line that
+	 * says the rest are not logged. Empty (the default): stderr. Called
+	 * with the card's register lock held: it must not call into the card. */
+	std::function<void(const char *line)> log;
+	static constexpr unsigned kLogLines = 16;
 };
 
 /* The card. Construct it over a BAR0 window of hw::kBar0Size bytes (8-byte
  * aligned) the transport owns (zeroed memory for the vdev, an ivshmem file
  * for a guest); the constructor performs a power-on reset of the whole window
  * and writes the read-only identity registers. An invalid configuration
- * throws std::invalid_argument. */
+ * throws std::invalid_argument.
+ *
+ * The host reaches the registers in one of two ways. Through the register
+ * port (mmio_read/mmio_write), which sees every access with its width as a
+ * card's BAR decoder sees TLPs: it enforces the access rules of HW §2.4
+ * exactly and implements the 64-bit counter latch. Or by plain loads and
+ * stores into the window (a shared-memory transport, and the doorbell of
+ * every transport), which the engine samples at its passes: it then checks
+ * what it can see (HW §2.5: RO words overwritten, configuration changed
+ * while enabled, the doorbell rules). */
 class Card {
 public:
 	Card(const CardConfig &cfg, void *bar0, Iommu &iommu);
@@ -248,6 +283,27 @@ public:
 
 	const CardConfig &config() const { return cfg_; }
 	uint8_t *bar0() const { return bar0_; }
+
+	/* ---- the register port (HW §2.4) ----
+	 * Thread-safe, also against the engine thread. size is the access
+	 * width in bytes: anything but an aligned 4-byte access inside BAR0
+	 * is a Width violation (a read returns all-ones of its width, a write
+	 * is dropped). A write that breaks a rule is dropped in strict mode;
+	 * without strict it acts as on a card that does not check (reserved
+	 * bits masked off), except a write to an RO register or an
+	 * unassigned offset, which never acts. An unassigned offset (also
+	 * the block of a channel the card does not have) reads 0. Reading a
+	 * counter's or the clock's Lo word latches its Hi word; reading Hi
+	 * returns the latch. A vanished card reads all-ones and ignores
+	 * writes (not a violation). */
+	uint64_t mmio_read(uint32_t off, unsigned size);
+	void mmio_write(uint32_t off, unsigned size, uint64_t v);
+	uint32_t mmio_read32(uint32_t off) { return uint32_t(mmio_read(off, 4)); }
+	void mmio_write32(uint32_t off, uint32_t v) { mmio_write(off, 4, v); }
+	/* Violations since construction (strict or not, any transport). */
+	uint64_t contract_violations() const;
+	/* What HostErrStatus reads (0 without strict: nothing is recorded). */
+	uint32_t host_err_status() const;
 
 	/* Fault injection, callable from any thread. Out-of-range channel
 	 * numbers throw std::out_of_range. */

@@ -2,8 +2,10 @@
  * Copyright(c) 2026 xcap developers
  *
  * Internals of the xcap device model, shared by xcap_model.cpp (card, engine,
- * copy channels) and capture.cpp (capture channels and the frame generator).
- * Not installed, not for drivers.
+ * channel state machine), copy.cpp (copy channels), capture.cpp (capture
+ * channels and the frame generator), arbiter.cpp, contract.cpp (register
+ * port, contract checks) and faults.cpp (fault injection). Not installed,
+ * not for drivers.
  */
 #ifndef XCAP_MODEL_IMPL_H
 #define XCAP_MODEL_IMPL_H
@@ -11,7 +13,9 @@
 #include <atomic>
 #include <bit>
 #include <chrono>
+#include <cstdarg>
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -30,20 +34,33 @@ inline constexpr uint32_t kDescBatch = 256;
 
 /* BAR0 as the card sees it: 32-bit registers, acquire loads of what the
  * driver writes, release stores of what the card writes. The 64-bit
- * counters and the clock are single 64-bit stores (HW §2, §3). */
+ * counters and the clock are single 64-bit stores (HW §2, §3).
+ *
+ * Every store of the card also goes to a shadow copy of the window, which
+ * only the card writes: the engine compares the RO words with it to see a
+ * host that overwrote one (a shared-memory window has no port to refuse the
+ * write, HW §2.5) and puts them back. */
 class Bar {
 public:
-	explicit Bar(uint8_t *base) : b_(base) {}
+	Bar(uint8_t *base, uint32_t *shadow) : b_(base), shadow_(shadow) {}
 	uint32_t ld(uint32_t off) const
 	{
 		return std::atomic_ref<uint32_t>(*word(off)).load(std::memory_order_acquire);
 	}
+	uint64_t ld64(uint32_t off) const
+	{
+		return std::atomic_ref<uint64_t>(*reinterpret_cast<uint64_t *>(b_ + off))
+			.load(std::memory_order_acquire);
+	}
 	void st(uint32_t off, uint32_t v) const
 	{
+		shadow_[off / 4] = v;
 		std::atomic_ref<uint32_t>(*word(off)).store(v, std::memory_order_release);
 	}
 	void st64(uint32_t off, uint64_t v) const
 	{
+		shadow_[off / 4] = uint32_t(v);
+		shadow_[off / 4 + 1] = uint32_t(v >> 32);
 		std::atomic_ref<uint64_t>(*reinterpret_cast<uint64_t *>(b_ + off))
 			.store(v, std::memory_order_release);
 	}
@@ -53,11 +70,29 @@ public:
 	{
 		std::atomic_ref<uint32_t>(*word(off)).fetch_and(~bits, std::memory_order_acq_rel);
 	}
+	/* The host's side of a register with RW1S bits (the register port):
+	 * the RW bits take the value written, a RW1S bit is set by a 1 and
+	 * left as it is by a 0 (HW §2.4), atomically against clear_bits(). */
+	void write_rw1s(uint32_t off, uint32_t v, uint32_t writable, uint32_t rw1s) const
+	{
+		std::atomic_ref<uint32_t> w(*word(off));
+		uint32_t cur = w.load(std::memory_order_relaxed);
+		while (!w.compare_exchange_weak(cur, (v & writable & ~rw1s) | ((cur | v) & rw1s),
+						std::memory_order_acq_rel))
+			;
+	}
+	/* A host store through the port: not the card's, so not shadowed. */
+	void host_st(uint32_t off, uint32_t v) const
+	{
+		std::atomic_ref<uint32_t>(*word(off)).store(v, std::memory_order_release);
+	}
+	uint32_t shadow(uint32_t off) const { return shadow_[off / 4]; }
 	uint8_t *base() const { return b_; }
 
 private:
 	uint32_t *word(uint32_t off) const { return reinterpret_cast<uint32_t *>(b_ + off); }
 	uint8_t *b_;
+	uint32_t *shadow_;
 };
 
 /* Statuses that are consequences of another event (a disable, an earlier
@@ -74,7 +109,24 @@ struct Outcome {
 	uint32_t result = 0;
 	bool addr_fault = false;
 	uint64_t addr = 0;
+	/* strict mode, a contract violation found while executing (an Sge
+	 * reserved field, HW §5.1): not executed, no completion, the card
+	 * is Fatal and stops here */
+	bool stop = false;
 };
+
+/* The channel configuration registers (HW §3.2), in Chan::cfg_seen order. */
+inline constexpr uint32_t kConfigRegs[] = {
+	hw::reg::ch::kRingBaseLo, hw::reg::ch::kRingBaseHi, hw::reg::ch::kRingLog2,
+	hw::reg::ch::kCplBaseLo, hw::reg::ch::kCplBaseHi, hw::reg::ch::kCapSnapLen,
+};
+inline constexpr unsigned kNumConfigRegs = std::size(kConfigRegs);
+/* Counter pairs per channel (CntDesc .. CntOvr), each with a latch. */
+inline constexpr unsigned kCounterPairs = 6;
+/* How often the engine compares the window with its shadow (HW §2.5,
+ * sampling): often enough to name the pass that saw a bad store, rarely
+ * enough to cost nothing against a busy copy loop. */
+inline constexpr uint64_t kSampleIntervalNs = 100'000;
 
 /* The wire in front of a capture channel: frames on a virtual timeline
  * (HW §8.1). Only frame metadata lives here; payload is derived from seq. */
@@ -204,6 +256,20 @@ struct Chan {
 	bool cnt_dirty = false;
 	uint16_t hwhead_shadow = 0;
 
+	/* HW §7.3 quiesce (CardConfig::quiesce_ms): the channel has stopped
+	 * (state is Disabled, every descriptor completed) but Status shows
+	 * `shown` with Busy until quiesce_until; then Doorbell <- 0, Disabled. */
+	bool quiescing = false;
+	hw::ChannelState shown = hw::ChannelState::Disabled;
+	uint64_t quiesce_until = 0;
+
+	/* contract checks (contract.cpp) */
+	uint16_t db_seen = 0;  /* engine: the doorbell when the channel stopped running */
+	std::atomic<bool> failed_seen{false}; /* the host read Status showing Failed */
+	uint32_t cfg_seen[kNumConfigRegs] = {}; /* config registers as last written or
+						 * seen (reg_lock) */
+	uint32_t latch[kCounterPairs] = {};     /* counter Hi latches (reg_lock) */
+
 	/* fault injection, written by any thread */
 	std::atomic<uint64_t> fail_nth{0}, fail_every{0};
 	std::atomic<uint8_t> fail_status{uint8_t(hw::Status::BusError)};
@@ -222,6 +288,7 @@ struct Card::Impl {
 	Impl(Card &card, Iommu &iommu);
 
 	const CardConfig &cfg;
+	std::unique_ptr<uint32_t[]> shadow_mem; /* Bar's shadow of the window */
 	Bar bar;
 	Iommu &iommu;
 	Iommu::Reader reader; /* engine-only */
@@ -240,6 +307,32 @@ struct Card::Impl {
 	std::atomic<bool> stop_req{false};
 	std::atomic<bool> vanished{false};
 	std::atomic<bool> in_pass{false};
+
+	/* HW §7.3 whole-card reset and Ready, engine-only: a reset in
+	 * progress (power-on with ready_delay_ms, GlobalCtrl.Reset) ends at
+	 * ready_at. */
+	bool resetting = false;
+	uint64_t ready_at = 0;
+	uint64_t reset_gen_seen = 0; /* reset_gen when the reset started */
+
+	/* The register port and the contract checks (contract.cpp, HW §2.4,
+	 * §2.5). reg_lock serialises port accesses, violation records, the
+	 * global status registers (GlobalStatus, FatalCode, HostErr*), the
+	 * end of a reset and the engine's sampling of the window; none of it
+	 * is on the engine's per-descriptor path unless a descriptor breaks
+	 * a rule. */
+	std::mutex reg_lock;
+	std::atomic<uint64_t> violations{0};
+	std::atomic<uint32_t> host_err{0};  /* HostErrStatus */
+	std::atomic<bool> fatal{false};     /* GlobalStatus.Fatal */
+	std::atomic<bool> ready{false};     /* GlobalStatus.Ready */
+	bool info_valid = false;            /* HostErrInfo holds the first violation */
+	unsigned logged = 0;                /* log lines written (at most kLogLines + 1) */
+	std::atomic<uint64_t> reset_gen{0}; /* GlobalCtrl.Reset writes through the port */
+	uint32_t time_latch = 0;            /* TimeHi */
+	uint64_t next_sample = 0;           /* engine: when sample() runs next */
+	std::vector<uint32_t> ro_words;     /* the RO registers of the card's channels and globals */
+	bool copy_implemented = true;       /* Caps1 has Copy: copy_fast() may run */
 
 	/* The arbiter (arbiter.cpp, HW §3.6), engine-only. Fixed-size: nothing
 	 * is allocated or locked per pass or per descriptor. */
@@ -272,6 +365,8 @@ struct Card::Impl {
 	void power_on();
 	size_t pass();
 	void engine_main();
+	void start_reset(uint64_t now);
+	bool finish_reset(uint64_t now);
 	void global_reset();
 	size_t service(Chan &c, bool genable, uint64_t now);
 	void reset_chan(Chan &c);
@@ -280,24 +375,50 @@ struct Card::Impl {
 	void fail_chan(Chan &c, hw::Status code, bool has_addr, uint64_t addr);
 	void clear_latch(Chan &c);
 	bool check_ptrs(Chan &c);
+	void write_cpl(Chan &c, uint16_t idx, uint16_t id, hw::Status st, uint32_t result);
+	bool after_cpl(Chan &c, uint16_t idx, const Outcome &o, bool halt);
+	void publish(Chan &c);
+	void publish_status(Chan &c);
+
+	/* copy.cpp */
 	size_t run_copy(Chan &c, uint32_t ctrl);
 	template <bool Null, bool Yields> uint32_t copy_fast(Chan &c, uint32_t max);
 	bool fenced_or_faulted(Chan &c, const hw::Descriptor &d, Outcome &o);
 	Outcome exec(Chan &c, const hw::Descriptor &d);
 	Outcome exec_copy_sg(Chan &c, const hw::Descriptor &d);
-	void write_cpl(Chan &c, uint16_t idx, uint16_t id, hw::Status st, uint32_t result);
-	bool after_cpl(Chan &c, uint16_t idx, const Outcome &o, bool halt);
-	void publish(Chan &c);
-	void publish_status(Chan &c);
-	/* The lie armed for this channel if count reached lie_nth (disarms it). */
+
+	/* faults.cpp: the lie armed for this channel if count reached lie_nth
+	 * (disarms it), and what it does to a completion */
 	FaultPlan::Lie lie_due(Chan &c, uint64_t count);
 	void lie_cpl(Chan &c, FaultPlan::Lie l, uint16_t idx, uint16_t &id, hw::Status &st);
+
 	hw::Descriptor read_desc(const Chan &c, uint16_t idx) const
 	{
 		hw::Descriptor d;
 		std::memcpy(&d, c.ring + size_t(idx & c.mask) * sizeof(hw::Descriptor), sizeof d);
 		return d;
 	}
+
+	/* contract.cpp: violations (HW §2.5) */
+	void violation(hw::hosterr::Rule r, const char *what, const char *section, unsigned chan,
+		       uint32_t off, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+	void violation_locked(hw::hosterr::Rule r, const char *what, const char *section,
+			      unsigned chan, uint32_t off, const char *fmt, ...)
+		__attribute__((format(printf, 7, 8)));
+	void vviolation(hw::hosterr::Rule r, const char *what, const char *section, unsigned chan,
+			uint32_t off, const char *fmt, va_list ap);
+	void raise_fatal(uint32_t code);   /* reg_lock held */
+	void set_gstatus();                /* GlobalStatus from ready/fatal; reg_lock held */
+	void clear_host_errors();          /* reg_lock held */
+	bool chan_exists(unsigned chan) const { return chan < chans.size(); }
+	bool port_enabled(const Chan &c) const; /* Ctrl.Enable or Status not Disabled */
+	/* checks on what the engine samples */
+	void sample(uint64_t now);
+	void check_stopped_doorbell(Chan &c);
+	void doorbell_ahead(Chan &c, uint16_t db, uint16_t head);
+	bool check_enable_alignment(Chan &c, uint64_t ring, uint64_t cpl);
+	bool desc_ok(Chan &c, const hw::Descriptor &d, uint16_t idx);
+	bool sge_ok(Chan &c, const hw::Sge *list, unsigned n, bool src);
 
 	/* arbiter.cpp */
 	bool prioritised();

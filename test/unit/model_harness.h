@@ -5,6 +5,15 @@
  * in an Iommu at an IOVA deliberately unlike its VA, a BAR0 window, and a
  * minimal driver that writes registers, descriptors and the doorbell, and
  * reads completions by their phase bit. No EAL.
+ *
+ * The minimal driver obeys the contract: every register access goes through
+ * the card's register port (Card::mmio_read32/mmio_write32, HW §2.4) except
+ * the doorbell, a direct store into the window as the PMD's fast path does;
+ * counters are read Lo then Hi; rings are 4 KiB aligned and Sge arrays stay
+ * within 4 KiB (HW §5.5). Every Harness checks at destruction that the card
+ * saw exactly the contract violations the test announced with
+ * expect_violations() (none by default), and prints the card's log lines if
+ * not.
  */
 #ifndef XCAP_TEST_MODEL_HARNESS_H
 #define XCAP_TEST_MODEL_HARNESS_H
@@ -14,8 +23,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -76,33 +88,68 @@ public:
 		: bar_(hw::kBar0Size), iommu_(iommu_width ? iommu_width : cfg.addr_width), mem_(mem_len)
 	{
 		EXPECT_EQ(iommu_.map(kMemIova, mem_len, mem_.p), 0);
-		card_ = std::make_unique<Card>(cfg, bar_.p, iommu_);
+		CardConfig c = cfg;
+		if (!c.log) /* keep the card's violation log for the test (and its failure message) */
+			c.log = [this](const char *line) {
+				std::lock_guard<std::mutex> g(log_lock_);
+				log_.emplace_back(line);
+			};
+		card_ = std::make_unique<Card>(c, bar_.p, iommu_);
 	}
-	~Harness() { card_.reset(); }
+	~Harness()
+	{
+		/* HW §2.5: a test that obeys the contract leaves no violation */
+		EXPECT_EQ(card_->contract_violations(), expected_violations_)
+			<< "contract violations at the end of the test; the card logged:\n" << log_text();
+		card_.reset();
+	}
 
 	Card &card() { return *card_; }
 	Iommu &iommu() { return iommu_; }
 	uint8_t *bar() { return bar_.p; }
 
-	/* ---- registers, as a driver sees them ---- */
-	uint32_t rd(uint32_t off)
+	/* ---- contract checks ---- */
+	/* This test breaks the contract on purpose, n times in all. */
+	void expect_violations(uint64_t n) { expected_violations_ = n; }
+	std::vector<std::string> log()
 	{
-		return std::atomic_ref<uint32_t>(*reinterpret_cast<uint32_t *>(bar_.p + off))
-			.load(std::memory_order_acquire);
+		std::lock_guard<std::mutex> g(log_lock_);
+		return log_;
 	}
-	void wr(uint32_t off, uint32_t v)
+	std::string log_text()
 	{
-		std::atomic_ref<uint32_t>(*reinterpret_cast<uint32_t *>(bar_.p + off))
-			.store(v, std::memory_order_release);
+		std::string t;
+		for (const auto &l : log())
+			t += "  " + l + "\n";
+		return t;
 	}
-	uint64_t rd64(uint32_t off)
+
+	/* ---- registers, as a driver sees them: through the port ---- */
+	uint32_t rd(uint32_t off) { return card_->mmio_read32(off); }
+	void wr(uint32_t off, uint32_t v) { card_->mmio_write32(off, v); }
+	/* a latched pair (counter, clock): Lo, then Hi (HW §2.4) */
+	uint64_t rd64(uint32_t lo_off)
 	{
-		return std::atomic_ref<uint64_t>(*reinterpret_cast<uint64_t *>(bar_.p + off))
-			.load(std::memory_order_acquire);
+		const uint32_t lo = rd(lo_off);
+		return uint64_t(rd(lo_off + 4)) << 32 | lo;
 	}
 	uint32_t crd(unsigned c, uint32_t r) { return rd(hw::chan_reg(c, r)); }
 	void cwr(unsigned c, uint32_t r, uint32_t v) { wr(hw::chan_reg(c, r), v); }
 	uint64_t counter(unsigned c, uint32_t lo) { return rd64(hw::chan_reg(c, lo)); }
+	/* the doorbell: a direct store into the window, as the fast path does */
+	void ring_doorbell(unsigned c, uint32_t v) { raw_wr(hw::chan_reg(c, ch::kDoorbell), v); }
+	/* the window's memory itself, bypassing the port: what a shared-memory
+	 * transport's host does (and what the doorbell is) */
+	uint32_t raw_rd(uint32_t off)
+	{
+		return std::atomic_ref<uint32_t>(*reinterpret_cast<uint32_t *>(bar_.p + off))
+			.load(std::memory_order_acquire);
+	}
+	void raw_wr(uint32_t off, uint32_t v)
+	{
+		std::atomic_ref<uint32_t>(*reinterpret_cast<uint32_t *>(bar_.p + off))
+			.store(v, std::memory_order_release);
+	}
 	hw::ChannelState state(unsigned c)
 	{
 		return hw::ChannelState(crd(c, ch::kStatus) & hw::chstatus::kStateMask);
@@ -121,6 +168,15 @@ public:
 		const uint64_t iova = kMemIova + next_;
 		next_ += len;
 		return iova;
+	}
+	/* an Sge array of n entries: 16 B aligned, within one 4 KiB block (HW §5.5) */
+	uint64_t alloc_sg(size_t n)
+	{
+		const size_t len = n * sizeof(hw::Sge);
+		next_ = (next_ + 15) / 16 * 16;
+		if ((kMemIova + next_) % hw::kSgeListBoundary + len > hw::kSgeListBoundary)
+			next_ = (next_ + hw::kSgeListBoundary - 1) / hw::kSgeListBoundary * hw::kSgeListBoundary;
+		return alloc(len, 16);
 	}
 	uint8_t *host(uint64_t iova) { return mem_.p + (iova - kMemIova); }
 	template <class T> T *hostp(uint64_t iova) { return reinterpret_cast<T *>(host(iova)); }
@@ -145,8 +201,8 @@ public:
 		Ring r;
 		r.chan = c;
 		r.log2 = log2;
-		r.ring_iova = alloc(sizeof(hw::Descriptor) << log2);
-		r.cpl_iova = alloc(sizeof(hw::Completion) << log2);
+		r.ring_iova = alloc(sizeof(hw::Descriptor) << log2, hw::kRingAlign);
+		r.cpl_iova = alloc(sizeof(hw::Completion) << log2, hw::kCplAlign);
 		cwr(c, ch::kRingBaseLo, uint32_t(r.ring_iova));
 		cwr(c, ch::kRingBaseHi, uint32_t(r.ring_iova >> 32));
 		cwr(c, ch::kRingLog2, log2);
@@ -177,7 +233,7 @@ public:
 	void doorbell(Ring &r)
 	{
 		std::atomic_thread_fence(std::memory_order_release); /* descriptors before doorbell */
-		cwr(r.chan, ch::kDoorbell, r.prod);
+		ring_doorbell(r.chan, r.prod);
 	}
 
 	hw::Completion cpl(const Ring &r, uint16_t idx)
@@ -216,6 +272,9 @@ private:
 	Iommu iommu_;
 	AlignedBuf mem_;
 	size_t next_ = 0;
+	uint64_t expected_violations_ = 0;
+	std::mutex log_lock_;
+	std::vector<std::string> log_;
 	std::unique_ptr<Card> card_;
 };
 

@@ -616,7 +616,7 @@ TEST(ModelCapture, InvalidBuffersCompleteInRingOrder)
 	h.cwr(kCap, ch::kCapFlushUs, 0);
 	Ring r = h.open(kCap, 4);
 	h.post_buffer(r, 4096);                                           /* 0: open buffer */
-	h.post(r, make_desc(Opcode::Capture, 0, h.alloc(256), 255));      /* 1: too small */
+	h.post(r, make_desc(Opcode::Copy, h.alloc(64), h.alloc(64), 64)); /* 1: not a capture op */
 	h.post(r, make_desc(Opcode::Capture, 0, 0x5'0000'0000ull, 4096)); /* 2: unmapped */
 	h.post(r, make_desc(Opcode::Capture, 0, h.alloc(256), (1u << 24) + 1)); /* 3: > MaxXferLen */
 	h.post_buffer(r, 4096);                                           /* 4 */
@@ -630,11 +630,11 @@ TEST(ModelCapture, InvalidBuffersCompleteInRingOrder)
 	auto c0 = h.next(r);
 	EXPECT_EQ(c0.status, S(Status::Successful));
 	EXPECT_EQ(h.parse_at(0).hdr.record_count, 3u);
-	EXPECT_EQ(h.next(r).status, S(Status::InvalidLength));
+	EXPECT_EQ(h.next(r).status, S(Status::InvalidOpcode));
 	EXPECT_EQ(h.next(r).status, S(Status::InvalidDstAddr));
 	EXPECT_EQ(h.next(r).status, S(Status::InvalidLength));
 	EXPECT_EQ(h.next(r).status, S(Status::UserAbort));
-	EXPECT_EQ(h.crd(kCap, ch::kErrCode), unsigned(Status::InvalidLength));
+	EXPECT_EQ(h.crd(kCap, ch::kErrCode), unsigned(Status::InvalidOpcode));
 	EXPECT_EQ(h.crd(kCap, ch::kErrIndex), 1u);
 	EXPECT_EQ(h.counter(kCap, ch::kCntErrLo), 4u);
 }
@@ -643,7 +643,7 @@ TEST(ModelCapture, InvalidBufferCompletesAtOnceWhenNothingAhead)
 {
 	CapHarness h(profile(0, 64, 0));
 	Ring r = h.open(kCap, 4);
-	h.post(r, make_desc(Opcode::Capture, 0, h.alloc(256), 100));
+	h.post(r, make_desc(Opcode::Capture, 0, h.alloc(256), (1u << 24) + 1)); /* > MaxXferLen */
 	h.post(r, make_desc(Opcode::Capture, 0, 0x5'0000'0000ull, 4096));
 	h.doorbell(r);
 	h.card().poll_once();
@@ -660,7 +660,7 @@ TEST(ModelCapture, HaltOnErrorAndResume)
 	CapHarness h(profile(0, 64, 4));
 	Ring r = h.open(kCap, 4, hw::chctrl::kHaltOnError);
 	h.post_buffer(r, 256);                                       /* 2 records of 80 B */
-	h.post(r, make_desc(Opcode::Capture, 0, h.alloc(256), 64));  /* refused */
+	h.post(r, make_desc(Opcode::Capture, 0, h.alloc(256), (1u << 24) + 1)); /* refused */
 	h.post_buffer(r, 256);
 	h.doorbell(r);
 	ASSERT_TRUE(h.until([&] { return h.state(kCap) == ChannelState::Halted; }));

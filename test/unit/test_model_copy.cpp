@@ -44,7 +44,7 @@ TEST(ModelRegs, Identity)
 	cfg.null_engine = true;
 	Harness h(cfg, 1 << 20);
 	EXPECT_EQ(h.rd(reg::kId), hw::kMagic);
-	EXPECT_EQ(h.rd(reg::kVersion), 0x10001u); /* 1.1 */
+	EXPECT_EQ(h.rd(reg::kVersion), 0x10002u); /* 1.2 */
 	EXPECT_EQ(h.rd(reg::kCaps0), 3u | 2u << 8 | 40u << 16 | hw::caps0::kNullEngine);
 	EXPECT_EQ(h.rd(reg::kCaps1), hw::kOpsSupported);
 	EXPECT_EQ(h.rd(reg::kMaxRingLog2), 10u);
@@ -144,7 +144,6 @@ TEST(ModelCopy, NopAndIdEcho)
 	d.id = 0xbeef;
 	h.post(r, d, true);
 	d.id = 0x0001;
-	d.reserved = 0xffffffff; /* reserved fields are ignored */
 	h.post(r, d, true);
 	h.doorbell(r);
 	h.run();
@@ -225,7 +224,7 @@ TEST(ModelCopy, CopySgUnevenSplits)
 	const uint32_t dlen[] = {256, 3, 253, 60, 1};
 	const uint32_t total = 573;
 	std::vector<uint8_t> expect;
-	const uint64_t sl = h.alloc(sizeof(hw::Sge) * 4, 16), dl = h.alloc(sizeof(hw::Sge) * 5, 16);
+	const uint64_t sl = h.alloc_sg(4), dl = h.alloc_sg(5);
 	auto *sg = h.hostp<hw::Sge>(sl);
 	auto *dg = h.hostp<hw::Sge>(dl);
 	for (int i = 0; i < 4; i++) {
@@ -238,7 +237,7 @@ TEST(ModelCopy, CopySgUnevenSplits)
 	for (int i = 0; i < 5; i++) {
 		const uint64_t a = h.alloc(dlen[i] + 64, 1) + 5;
 		std::memset(h.host(a), 0, dlen[i] + 1);
-		dg[i] = {a, dlen[i], 0xdead}; /* reserved ignored */
+		dg[i] = {a, dlen[i], 0};
 		dsts.push_back(a);
 	}
 	auto d = make_desc(Opcode::CopySg, sl, dl, total);
@@ -369,16 +368,21 @@ TEST(ModelErrors, CopySgListUnreadable)
 	Harness h;
 	Ring r = h.open(0);
 	const uint64_t buf = h.alloc(256);
-	const uint64_t list = h.alloc(sizeof(hw::Sge), 16);
+	const uint64_t list = h.alloc_sg(1);
 	*h.hostp<hw::Sge>(list) = {buf, 64, 0};
 	const uint64_t bad = 0x5'0000'0000ull;
+	/* a mapping that ends inside a 4 KiB block, so that a list can run off
+	 * it without crossing a 4 KiB boundary (HW §5.5) */
+	AlignedBuf tail(4096);
+	const uint64_t tail_iova = 0x6000'0000;
+	ASSERT_EQ(h.iommu().map(tail_iova, 0x810, tail.p), 0);
 	auto d = make_desc(Opcode::CopySg, bad, list, 0);
 	d.nb_src = d.nb_dst = 1;
 	h.post(r, d);
 	d.src = list;
 	d.dst = bad + 0x40;
 	h.post(r, d);
-	d.dst = kMemIova + (8u << 20) - 16; /* 1 entry readable, 2 are not */
+	d.dst = tail_iova + 0x800; /* 1 entry readable, 2 are not */
 	d.nb_dst = 2;
 	h.post(r, d);
 	h.doorbell(r);
@@ -401,7 +405,7 @@ TEST(ModelErrors, CopySgInvalidLength)
 	const uint64_t a = h.alloc(2048), b = h.alloc(2048);
 	std::memset(h.host(b), 0xaa, 2048);
 	auto list = [&](std::vector<uint32_t> lens, uint64_t base) {
-		const uint64_t l = h.alloc(sizeof(hw::Sge) * lens.size(), 16);
+		const uint64_t l = h.alloc_sg(lens.size());
 		uint64_t off = 0;
 		for (size_t i = 0; i < lens.size(); i++) {
 			h.hostp<hw::Sge>(l)[i] = {base + off, lens[i], 0};
@@ -444,7 +448,7 @@ TEST(ModelErrors, CopySgElementFaultsWriteNothing)
 	fill_bytes(h.host(a), 256, 3);
 	std::memset(h.host(b), 0xaa, 256);
 	const uint64_t bad = 0x9'0000'0040ull;
-	const uint64_t sl = h.alloc(32, 16), dl = h.alloc(32, 16);
+	const uint64_t sl = h.alloc_sg(2), dl = h.alloc_sg(2);
 	h.hostp<hw::Sge>(sl)[0] = {a, 64, 0};
 	h.hostp<hw::Sge>(sl)[1] = {bad, 64, 0};
 	h.hostp<hw::Sge>(dl)[0] = {b, 128, 0};
@@ -452,7 +456,7 @@ TEST(ModelErrors, CopySgElementFaultsWriteNothing)
 	d.nb_src = 2;
 	d.nb_dst = 1;
 	h.post(r, d);
-	const uint64_t sl2 = h.alloc(16, 16), dl2 = h.alloc(32, 16);
+	const uint64_t sl2 = h.alloc_sg(1), dl2 = h.alloc_sg(2);
 	h.hostp<hw::Sge>(sl2)[0] = {a, 128, 0};
 	h.hostp<hw::Sge>(dl2)[0] = {b, 64, 0};
 	h.hostp<hw::Sge>(dl2)[1] = {bad + 0x1000, 64, 0};
@@ -469,6 +473,8 @@ TEST(ModelErrors, CopySgElementFaultsWriteNothing)
 		ASSERT_EQ(h.host(b)[i], 0xaa) << "a failed op wrote data at " << i;
 }
 
+/* HW §5.2: an opcode in Caps1 on the wrong kind of channel is a descriptor
+ * error, not a violation (an opcode outside Caps1: test_model_contract). */
 TEST(ModelErrors, InvalidOpcodeBothWays)
 {
 	CardConfig cfg;
@@ -478,8 +484,6 @@ TEST(ModelErrors, InvalidOpcodeBothWays)
 	Harness h(cfg);
 	Ring r = h.open(0);
 	const uint64_t buf = h.alloc(4096);
-	h.post(r, make_desc(Opcode(9), 0, 0, 0));
-	h.post(r, make_desc(Opcode(0xff), 0, 0, 0));
 	h.post(r, make_desc(Opcode::Capture, 0, buf, 4096)); /* capture op on a copy channel */
 	h.doorbell(r);
 	Ring k = h.open(1);
@@ -487,8 +491,7 @@ TEST(ModelErrors, InvalidOpcodeBothWays)
 	h.post(k, make_desc(Opcode::Nop, 0, 0, 0));
 	h.doorbell(k);
 	h.run();
-	for (int i = 0; i < 3; i++)
-		EXPECT_EQ(st(h.next(r)), S(Status::InvalidOpcode)) << i;
+	EXPECT_EQ(st(h.next(r)), S(Status::InvalidOpcode));
 	EXPECT_EQ(st(h.next(k)), S(Status::InvalidOpcode));
 	EXPECT_EQ(st(h.next(k)), S(Status::InvalidOpcode));
 	EXPECT_EQ(h.crd(1, ch::kErrCode), unsigned(Status::InvalidOpcode));
@@ -564,10 +567,10 @@ TEST(ModelErrors, FenceDoesNotHalt)
 {
 	Harness h;
 	Ring r = h.open(0); /* continue mode */
-	h.post(r, make_desc(Opcode(42), 0, 0, 0));
+	h.post(r, make_desc(Opcode::Fill, 0, 0, 0)); /* length 0 */
 	h.doorbell(r);
 	h.run();
-	EXPECT_EQ(st(h.next(r)), S(Status::InvalidOpcode));
+	EXPECT_EQ(st(h.next(r)), S(Status::InvalidLength));
 	/* now halt on error: a fenced-off descriptor completes NotAttempted
 	 * without halting the channel */
 	h.cwr(0, ch::kCtrl, hw::chctrl::kEnable | hw::chctrl::kHaltOnError);
@@ -795,7 +798,8 @@ TEST(ModelRing, DoorbellBeyondRingSizeFails)
 {
 	Harness h;
 	Ring r = h.open(0, 4);
-	h.cwr(0, ch::kDoorbell, 17);
+	h.ring_doorbell(0, 17); /* HW §3.4: a violation, and the channel fails */
+	h.expect_violations(1);
 	h.run();
 	EXPECT_EQ(h.state(0), ChannelState::Failed);
 	EXPECT_EQ(h.crd(0, ch::kErrCode), unsigned(Status::DescriptorReadError));
@@ -811,17 +815,24 @@ TEST(ModelRing, DoorbellBeyondRingSizeFails)
 	EXPECT_EQ(h.crd(0, ch::kDoorbell), 0u);
 }
 
-TEST(ModelRing, DoorbellBeforeEnableIsSeen)
+/* HW §3.4: a doorbell before the enable is a violation; without strict the
+ * model carries on as a card that does not check, and sees it at enable. */
+TEST(ModelRing, DoorbellBeforeEnableIsAViolation)
 {
-	Harness h;
+	CardConfig cfg;
+	cfg.strict = false;
+	Harness h(cfg);
 	h.global_enable();
 	Ring r = h.program(0, 4, 0);
 	h.cwr(0, ch::kCtrl, 0); /* programmed but not enabled */
 	h.post(r, make_desc(Opcode::Nop, 0, 0, 0));
 	h.post(r, make_desc(Opcode::Nop, 0, 0, 0));
 	h.doorbell(r);
+	h.expect_violations(1);
 	h.run();
 	EXPECT_FALSE(h.ready(r, 0));
+	EXPECT_EQ(h.card().contract_violations(), 1u);
+	EXPECT_EQ(h.rd(reg::kGlobalStatus), hw::gstatus::kReady); /* not strict: no Fatal */
 	h.cwr(0, ch::kCtrl, hw::chctrl::kEnable);
 	h.run();
 	EXPECT_EQ(st(h.next(r)), S(Status::Successful));
@@ -835,9 +846,10 @@ TEST(ModelChannel, EnableValidation)
 	CardConfig cfg;
 	cfg.copy_channels = 6;
 	cfg.max_ring_log2 = 8;
+	cfg.strict = false; /* the misaligned bases are violations too (HW §5.5) */
 	Harness h(cfg, 1 << 20);
 	h.global_enable();
-	const uint64_t good_ring = h.alloc(32 << 4), good_cpl = h.alloc(8 << 4);
+	const uint64_t good_ring = h.alloc(32 << 4, 4096), good_cpl = h.alloc(8 << 4, 4096);
 	auto prog = [&](unsigned c, uint64_t ring, uint32_t log2, uint64_t cpl) {
 		h.cwr(c, ch::kRingBaseLo, uint32_t(ring));
 		h.cwr(c, ch::kRingBaseHi, uint32_t(ring >> 32));
@@ -849,10 +861,11 @@ TEST(ModelChannel, EnableValidation)
 	const uint64_t end = kMemIova + (1 << 20);
 	prog(0, good_ring, 0, good_cpl);             /* log2 0 */
 	prog(1, good_ring, 9, good_cpl);             /* > MaxRingLog2 */
-	prog(2, good_ring + 32, 4, good_cpl);        /* ring misaligned */
+	prog(2, good_ring + 64, 4, good_cpl);        /* ring misaligned */
 	prog(3, good_ring, 4, good_cpl + 8);         /* completion ring misaligned */
-	prog(4, end - 256, 4, good_cpl);             /* ring runs off the mapping */
-	prog(5, good_ring, 4, end - 64);             /* completion ring runs off */
+	prog(4, end - 4096, 8, good_cpl);            /* ring runs off the mapping */
+	prog(5, good_ring, 4, end);                  /* completion ring off the mapping */
+	h.expect_violations(2);
 	h.run();
 	const struct {
 		Status code;
@@ -860,10 +873,10 @@ TEST(ModelChannel, EnableValidation)
 	} want[] = {
 		{Status::DescriptorReadError, good_ring},
 		{Status::DescriptorReadError, good_ring},
-		{Status::DescriptorReadError, good_ring + 32},
+		{Status::DescriptorReadError, good_ring + 64},
 		{Status::BusWriteError, good_cpl + 8},
-		{Status::DescriptorReadError, end - 256},
-		{Status::BusWriteError, end - 64},
+		{Status::DescriptorReadError, end - 4096},
+		{Status::BusWriteError, end},
 	};
 	for (unsigned c = 0; c < 6; c++) {
 		EXPECT_EQ(h.state(c), ChannelState::Failed) << c;
@@ -925,7 +938,7 @@ TEST(ModelChannel, DisableFromHalted)
 {
 	Harness h;
 	Ring r = h.open(0, 4, hw::chctrl::kHaltOnError);
-	h.post(r, make_desc(Opcode(77), 0, 0, 0));
+	h.post(r, make_desc(Opcode::Fill, 0, 0, 0)); /* length 0 */
 	h.post(r, make_desc(Opcode::Nop, 0, 0, 0));
 	h.post(r, make_desc(Opcode::Nop, 0, 0, 0));
 	h.doorbell(r);
@@ -934,7 +947,7 @@ TEST(ModelChannel, DisableFromHalted)
 	h.cwr(0, ch::kCtrl, 0);
 	h.run();
 	EXPECT_EQ(h.state(0), ChannelState::Disabled);
-	EXPECT_EQ(st(h.next(r)), S(Status::InvalidOpcode));
+	EXPECT_EQ(st(h.next(r)), S(Status::InvalidLength));
 	EXPECT_EQ(st(h.next(r)), S(Status::UserAbort));
 	EXPECT_EQ(st(h.next(r)), S(Status::UserAbort));
 }
@@ -1024,7 +1037,7 @@ TEST(ModelChannel, IommuUnmapFailsRunningChannel)
 	const uint64_t ring_iova = 0x2000'0000;
 	ASSERT_EQ(h.iommu().map(ring_iova, 4096, ringmem.p), 0);
 	h.global_enable();
-	const uint64_t cpl = h.alloc(8 << 4);
+	const uint64_t cpl = h.alloc(8 << 4, 4096);
 	h.cwr(0, ch::kRingBaseLo, uint32_t(ring_iova));
 	h.cwr(0, ch::kRingLog2, 4);
 	h.cwr(0, ch::kCplBaseLo, uint32_t(cpl));
@@ -1032,7 +1045,7 @@ TEST(ModelChannel, IommuUnmapFailsRunningChannel)
 	h.run();
 	ASSERT_EQ(h.state(0), ChannelState::Running);
 	ASSERT_EQ(h.iommu().unmap(ring_iova, 4096), 0);
-	h.cwr(0, ch::kDoorbell, 1);
+	h.ring_doorbell(0, 1);
 	h.run();
 	EXPECT_EQ(h.state(0), ChannelState::Failed);
 	EXPECT_EQ(h.crd(0, ch::kErrCode), unsigned(Status::DescriptorReadError));
@@ -1120,7 +1133,7 @@ TEST(ModelFaults, VanishReadsAllOnesAndStopsDma)
 		ASSERT_EQ(h.rd(off), hw::kAllOnes) << off;
 	std::vector<uint8_t> before(h.host(kMemIova), h.host(kMemIova) + (1 << 16));
 	h.wr(reg::kScratch, 0);       /* writes are ignored ... */
-	h.cwr(0, ch::kDoorbell, 1);
+	h.ring_doorbell(0, 1);
 	for (int i = 0; i < 10; i++)
 		h.card().poll_once();
 	EXPECT_EQ(h.rd(reg::kScratch), hw::kAllOnes); /* ... and read back all-ones */
