@@ -30,7 +30,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const auto &c = d.card;
 		const unsigned n = c.copy_channels + c.capture_channels;
 		if (n < 1 || n > 64 || c.max_ring_log2 < 1 || c.max_ring_log2 > 15 || c.max_sge < 1 ||
-		    c.max_sge > 1024 || c.addr_width < 32 || c.addr_width > 64)
+		    c.max_sge > xcap::hw::kMaxSgeLimit || c.addr_width < 32 || c.addr_width > 64 ||
+		    (c.caps_ops & ~xcap::hw::kOpsSupported) || c.ready_delay_ms > 60000 ||
+		    c.quiesce_ms > 60000)
 			__builtin_trap(); /* accepted, yet the model would refuse it */
 	}
 	(void)xcap::devargs_help(target);

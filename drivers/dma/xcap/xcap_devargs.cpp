@@ -239,6 +239,28 @@ bool apply(Ctx &c, DevargsTarget target, Devargs &d)
 		d.card.priority_levels = unsigned(v);
 		return true;
 	}
+	/* a slower, smaller card (HW §7.3, §5.2) and how strictly it checks */
+	if (k == "ready_delay_ms") {
+		if (!get_range(c, 0, 60000, v))
+			return false;
+		d.card.ready_delay_ms = uint32_t(v);
+		return true;
+	}
+	if (k == "quiesce_ms") {
+		if (!get_range(c, 0, 60000, v))
+			return false;
+		d.card.quiesce_ms = uint32_t(v);
+		return true;
+	}
+	if (k == "caps_ops") {
+		if (!parse_u64(c.value, v) || (v & ~uint64_t(hw::kOpsSupported)))
+			return c.fail("expected a mask of opcodes (hex 0x.. or decimal), a subset of 0x1f: "
+				      "Nop 0x1, Copy 0x2, Fill 0x4, CopySg 0x8, Capture 0x10");
+		d.card.caps_ops = uint32_t(v);
+		return true;
+	}
+	if (k == "strict")
+		return get_bool(c, d.card.strict);
 	if (k == "cap_rate")
 		return get_rate(c, d.capture);
 	if (k == "cap_frame")
@@ -278,7 +300,9 @@ const char *devargs_help(DevargsTarget target)
 		return "halt_on_error=<0|1> enq_deq=<0|1>";
 	return "copy_channels=<0..32> capture_channels=<0..32> numa=<node> lcore=<lcore> "
 	       "max_ring=<2..32768, power of 2> max_xfer=<256..2^30> max_sge=<1..128> "
-	       "addr_width=<32..64> null=<0|1> priorities=<0..16> halt_on_error=<0|1> enq_deq=<0|1> "
+	       "addr_width=<32..64> null=<0|1> priorities=<0..16> caps_ops=<opcode mask, subset of 0x1f> "
+	       "ready_delay_ms=<0..60000> quiesce_ms=<0..60000> strict=<0|1> "
+	       "halt_on_error=<0|1> enq_deq=<0|1> "
 	       "cap_rate=<n>pps|<n>Mpps|<n>G|max cap_frame=<16..16384>|<min>-<max>|imix "
 	       "cap_count=<frames, 0=unlimited> cap_fifo=<1..2^24 frames> "
 	       "cap_delay=<us before the first frame, 0..60000000> "

@@ -31,7 +31,8 @@ struct Devargs {
 	bool enq_deq = true;
 
 	/* emulated card only */
-	model::CardConfig card;             /* channels, limits, null engine, cpu */
+	model::CardConfig card;             /* channels, limits, null engine, cpu, caps_ops,
+					      * ready_delay_ms, quiesce_ms, strict */
 	int lcore = -1;                      /* EAL lcore whose CPU runs the card thread */
 	int numa = -1;                       /* NUMA node the card reports; -1 = caller's */
 	model::CaptureProfile capture;       /* applied to every capture channel */
