@@ -30,10 +30,18 @@
  * usage: xcap-hil-card --bar FILE --ram ID=FILE [--ram ID=FILE ...]
  *                      [--bar-offset BYTES] [--below-4g BYTES]
  *                      [--copy-channels N] [--capture-channels N]
- *                      [--map-out FILE] [--ready-file FILE]
+ *                      [--strict 0|1] [--ready-delay-ms N] [--quiesce-ms N]
+ *                      [--caps-ops MASK] [--map-out FILE] [--ready-file FILE]
+ *
+ * The register window is shared memory: the model sees no reads and no
+ * access widths, only what the guest stored when it next samples the window
+ * (docs/model.md). It checks what it can see there (RO words overwritten,
+ * configuration changed while enabled, the doorbell rules, descriptors and
+ * placement in guest memory) and logs each violation on stderr; with
+ * --strict 1 (the default) a violation makes the card Fatal, as on silicon.
  *
  * It runs until SIGTERM or SIGINT, then prints the card's per-channel
- * counters and exits 0.
+ * counters and the number of contract violations, and exits 0.
  */
 #include <fcntl.h>
 #include <time.h>
@@ -192,6 +200,17 @@ int main(int argc, char **argv)
 			cfg.copy_channels = unsigned(parse_u64("--copy-channels", val()));
 		} else if (a == "--capture-channels") {
 			cfg.capture_channels = unsigned(parse_u64("--capture-channels", val()));
+		} else if (a == "--strict") {
+			const uint64_t v = parse_u64("--strict", val());
+			if (v > 1)
+				die("--strict wants 0 or 1, got %" PRIu64, v);
+			cfg.strict = v == 1;
+		} else if (a == "--ready-delay-ms") {
+			cfg.ready_delay_ms = uint32_t(parse_u64("--ready-delay-ms", val()));
+		} else if (a == "--quiesce-ms") {
+			cfg.quiesce_ms = uint32_t(parse_u64("--quiesce-ms", val()));
+		} else if (a == "--caps-ops") {
+			cfg.caps_ops = uint32_t(parse_u64("--caps-ops", val()));
 		} else if (a == "--map-out") {
 			map_out = val();
 		} else if (a == "--ready-file") {
@@ -199,6 +218,7 @@ int main(int argc, char **argv)
 		} else if (a == "-h" || a == "--help") {
 			printf("usage: %s --bar FILE --ram ID=FILE [--ram ID=FILE ...] [--bar-offset BYTES]\n"
 			       "       [--below-4g BYTES] [--copy-channels N] [--capture-channels N]\n"
+			       "       [--strict 0|1] [--ready-delay-ms N] [--quiesce-ms N] [--caps-ops MASK]\n"
 			       "       [--map-out FILE] [--ready-file FILE]\n", argv[0]);
 			return 0;
 		} else {
@@ -337,6 +357,8 @@ int main(int argc, char **argv)
 		printf("xcap-hil-card: channel %u (%s): %" PRIu64 " descriptors, %" PRIu64
 		       " bytes written (at least)\n", c, c < cfg.copy_channels ? "copy" : "capture",
 		       sum[c * 2] + last[c * 2], sum[c * 2 + 1] + last[c * 2 + 1]);
+	printf("xcap-hil-card: %" PRIu64 " contract violation(s)%s\n", card->contract_violations(),
+	       card->contract_violations() ? " (logged above; docs/model.md says what each rule is)" : "");
 	printf("xcap-hil-card: stopped\n");
 	card.reset();
 	return 0;
