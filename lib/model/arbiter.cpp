@@ -149,7 +149,7 @@ size_t Card::Impl::arb_visit(unsigned i, uint64_t now)
 		 * then resumes with the rest of its quantum and its own time (a
 		 * capture channel takes the frames due when the turn began). */
 		const uint64_t t = now_ns();
-		bar.st64(reg::kTimeLo, t);
+		bar.st64_live(reg::kTimeLo, t);
 		for (unsigned j = 0; j < higher && !gone(); j++)
 			work += arb_visit(j, t);
 	}

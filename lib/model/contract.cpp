@@ -320,24 +320,38 @@ void Card::mmio_write(uint32_t off, unsigned size, uint64_t v)
 /* HW §2.5 on a window the host can store into directly (a shared-memory
  * transport; on the vdev anything that bypasses the port): an RO register
  * that no longer holds what the card wrote, and a configuration register
- * changed while its channel is enabled. Runs every kSampleIntervalNs. A
+ * changed while its channel is enabled. Runs every kSamplePasses passes. A
  * write that repeats the old value, or is undone before the next look, is
  * invisible here. */
-void Card::Impl::sample(uint64_t)
+/* One RO word of the window against the shadow (reg_lock held). */
+void Card::Impl::sample_ro_word(uint32_t off)
+{
+	const uint32_t v = bar.ld(off), want = bar.shadow(off);
+	if (v == want)
+		return;
+	char where[48];
+	describe(off, unsigned(chans.size()), where, sizeof where);
+	violation_locked(Rule::ReadOnly, "read-only register overwritten", kSecAccess,
+			 hw::register_channel(off), off,
+			 "BAR0+0x%x (%s) holds 0x%08x where the card wrote 0x%08x: a host store to an "
+			 "RO register; restored", off, where, v, want);
+	bar.host_st(off, want);
+}
+
+void Card::Impl::sample()
 {
 	std::lock_guard<std::mutex> g(reg_lock);
 	const unsigned nchan = unsigned(chans.size());
-	for (const uint32_t off : ro_words) {
-		const uint32_t v = bar.ld(off), want = bar.shadow(off);
-		if (v == want) [[likely]]
+	const uint32_t *shadow = bar.shadow_words();
+	for (const WordRun &run : ro_runs) {
+		/* the common case: the whole run as the card left it */
+		uint32_t diff = 0;
+		for (uint32_t off = run.first, e = off + 4 * run.n; off < e; off += 4)
+			diff |= bar.ld(off) ^ shadow[off / 4];
+		if (diff == 0) [[likely]]
 			continue;
-		char where[48];
-		describe(off, nchan, where, sizeof where);
-		violation_locked(Rule::ReadOnly, "read-only register overwritten", kSecAccess,
-				 hw::register_channel(off), off,
-				 "BAR0+0x%x (%s) holds 0x%08x where the card wrote 0x%08x: a host store to "
-				 "an RO register; restored", off, where, v, want);
-		bar.host_st(off, want);
+		for (uint32_t off = run.first; off < run.first + 4 * run.n; off += 4)
+			sample_ro_word(off);
 	}
 	/* RW1C cannot be done with stores into memory: the card's value stands */
 	if (bar.ld(reg::kHostErrStatus) != host_err.load(std::memory_order_relaxed))

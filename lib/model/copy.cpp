@@ -78,6 +78,14 @@ uint32_t Card::Impl::copy_fast(Chan &c, uint32_t max)
 	const uint32_t line_last = std::min(kPerLine - 1, mask);
 	const uint32_t max_len = cfg.max_xfer_len;
 	bool fence = c.fence;
+	/* The opcode and the flags, read as one 16-bit word, are what the
+	 * loop takes when (word & allow) == Copy: the opcode Copy, no reserved
+	 * flag bit (HW §5.1), and Fence only while no failure fences it off
+	 * (none happens in here: the fence flag can only be cleared). */
+	auto allow_for = [](bool fenced) {
+		return uint16_t(~(uint16_t(fenced ? hw::dflag::kCompletionRequest : hw::dflag::kDefined) << 8));
+	};
+	uint16_t allow = allow_for(fence);
 	uint16_t h = c.head;
 	uint64_t bytes = 0;
 	uint64_t held[kPerLine];
@@ -118,12 +126,14 @@ uint32_t Card::Impl::copy_fast(Chan &c, uint32_t max)
 			break;
 		}
 		const auto *d = reinterpret_cast<const hw::Descriptor *>(ring + size_t(h & mask) * sizeof(hw::Descriptor));
-		const uint8_t flags = d->flags;
+		uint16_t op_flags;
+		std::memcpy(&op_flags, d, sizeof op_flags);
+		const uint8_t flags = uint8_t(op_flags >> 8);
 		const uint32_t len = d->length;
 		/* the general path also takes a descriptor with a reserved bit
 		 * set (HW §5.1), to report it */
-		if (d->opcode != uint8_t(hw::Opcode::Copy) || ((flags & hw::dflag::kFence) && fence) ||
-		    len - 1 >= max_len || (flags & ~hw::dflag::kDefined) || d->reserved) [[unlikely]]
+		if ((op_flags & allow) != uint8_t(hw::Opcode::Copy) || len - 1 >= max_len || d->reserved)
+			[[unlikely]]
 			break; /* len 0, or above MaxXferLen */
 		if constexpr (!Null) {
 			/* HW §9: a map change takes effect at the next descriptor */
@@ -146,8 +156,10 @@ uint32_t Card::Impl::copy_fast(Chan &c, uint32_t max)
 		if ((h & line_last) == line_last || (flags & hw::dflag::kCompletionRequest)) {
 			flush();
 			/* HW §5.3: a CompletionRequest ends the fence scope */
-			if (flags & hw::dflag::kCompletionRequest)
+			if (flags & hw::dflag::kCompletionRequest) {
 				fence = false;
+				allow = allow_for(false);
+			}
 		}
 		h++;
 	}

@@ -127,12 +127,16 @@ Card::Impl::Impl(Card &card, Iommu &io)
 		chans.push_back(std::move(c));
 	}
 	/* the words sample() compares with the shadow: every RO register of
-	 * the card's globals and channels (HW §2.4) */
+	 * the card's globals and channels (HW §2.4) but the clock */
 	for (uint32_t off = 0; off < hw::kBar0Size; off += 4) {
 		const unsigned c = hw::register_channel(off);
-		if (hw::register_access(off).access == hw::Access::RO &&
-		    (c == hw::hosterr::kGlobal || c < n))
-			ro_words.push_back(off);
+		if (hw::register_access(off).access != hw::Access::RO || off == reg::kTimeLo ||
+		    off == reg::kTimeHi || (c != hw::hosterr::kGlobal && c >= n))
+			continue;
+		if (!ro_runs.empty() && ro_runs.back().first + 4 * ro_runs.back().n == off)
+			ro_runs.back().n++;
+		else
+			ro_runs.push_back({off, 1});
 	}
 }
 
@@ -295,7 +299,7 @@ size_t Card::Impl::pass()
 		return 0;
 	}
 	const uint64_t now = now_ns();
-	bar.st64(reg::kTimeLo, now);
+	bar.st64_live(reg::kTimeLo, now);
 	size_t work = 0;
 	const uint32_t gctrl = bar.ld(reg::kGlobalCtrl);
 	if (!resetting && (gctrl & hw::gctrl::kReset)) {
@@ -307,9 +311,9 @@ size_t Card::Impl::pass()
 		in_pass.store(false, std::memory_order_release);
 		return work;
 	}
-	if (now >= next_sample) {
-		sample(now);
-		next_sample = now + kSampleIntervalNs;
+	if (sample_countdown-- == 0) [[unlikely]] {
+		sample();
+		sample_countdown = kSamplePasses - 1;
 	}
 	/* HW §2.5: a Fatal card behaves as if GlobalCtrl.Enable were 0 */
 	const bool genable = (gctrl & hw::gctrl::kEnable) && !fatal.load(std::memory_order_acquire);
@@ -386,9 +390,6 @@ void Card::Impl::global_reset()
 
 size_t Card::Impl::service(Chan &c, bool genable, uint64_t now)
 {
-	/* HW §3.4: no doorbell while the channel is not enabled (contract.cpp) */
-	if (c.state == ChannelState::Disabled || c.state == ChannelState::Failed) [[unlikely]]
-		check_stopped_doorbell(c);
 	const uint32_t ctrl = bar.ld(c.rb + ch::kCtrl);
 	if (ctrl & hw::chctrl::kReset) {
 		reset_chan(c);
@@ -404,6 +405,7 @@ size_t Card::Impl::service(Chan &c, bool genable, uint64_t now)
 	if (c.quiescing) [[unlikely]] {
 		/* HW §7.3: stopped, but showing the old state with Busy until
 		 * quiesce_ms have passed; nothing else is acted on meanwhile */
+		check_stopped_doorbell(c);
 		if (now < c.quiesce_until)
 			return 0;
 		c.quiescing = false;
@@ -431,6 +433,8 @@ size_t Card::Impl::service(Chan &c, bool genable, uint64_t now)
 	}
 	switch (c.state) {
 	case ChannelState::Disabled:
+		/* HW §3.4: no doorbell while the channel is not enabled (contract.cpp) */
+		check_stopped_doorbell(c);
 		if (ctrl & hw::chctrl::kEnable) {
 			enable_chan(c, now);
 			work++;
@@ -460,6 +464,7 @@ size_t Card::Impl::service(Chan &c, bool genable, uint64_t now)
 			work += run_copy(c, ctrl);
 		break;
 	case ChannelState::Failed:
+		check_stopped_doorbell(c);
 		break;
 	}
 	if (!gone()) {
@@ -694,14 +699,5 @@ void Card::Impl::publish(Chan &c)
 	}
 }
 
-void Card::Impl::publish_status(Chan &c)
-{
-	const uint32_t st = c.quiescing ? uint32_t(c.shown) | hw::chstatus::kBusy
-		: uint32_t(c.state) | (c.busy ? hw::chstatus::kBusy : 0);
-	if (st != c.status_shadow) {
-		c.status_shadow = st;
-		bar.st(c.rb + ch::kStatus, st);
-	}
-}
 
 } // namespace xcap::model

@@ -59,8 +59,14 @@ public:
 	}
 	void st64(uint32_t off, uint64_t v) const
 	{
-		shadow_[off / 4] = uint32_t(v);
-		shadow_[off / 4 + 1] = uint32_t(v >> 32);
+		std::memcpy(shadow_ + off / 4, &v, sizeof v);
+		std::atomic_ref<uint64_t>(*reinterpret_cast<uint64_t *>(b_ + off))
+			.store(v, std::memory_order_release);
+	}
+	/* The clock (TimeLo/TimeHi), stored at every pass: not shadowed, a
+	 * host store there is overwritten at the next pass anyway. */
+	void st64_live(uint32_t off, uint64_t v) const
+	{
 		std::atomic_ref<uint64_t>(*reinterpret_cast<uint64_t *>(b_ + off))
 			.store(v, std::memory_order_release);
 	}
@@ -87,6 +93,7 @@ public:
 		std::atomic_ref<uint32_t>(*word(off)).store(v, std::memory_order_release);
 	}
 	uint32_t shadow(uint32_t off) const { return shadow_[off / 4]; }
+	const uint32_t *shadow_words() const { return shadow_; }
 	uint8_t *base() const { return b_; }
 
 private:
@@ -124,9 +131,12 @@ inline constexpr unsigned kNumConfigRegs = std::size(kConfigRegs);
 /* Counter pairs per channel (CntDesc .. CntOvr), each with a latch. */
 inline constexpr unsigned kCounterPairs = 6;
 /* How often the engine compares the window with its shadow (HW §2.5,
- * sampling): often enough to name the pass that saw a bad store, rarely
- * enough to cost nothing against a busy copy loop. */
-inline constexpr uint64_t kSampleIntervalNs = 100'000;
+ * sampling): every this many passes, so that a bad store is seen within
+ * about 0.2 ms when busy and 26 ms when idle, at a cost of a few
+ * instructions per pass; counted in passes, not time, so that what a pass
+ * costs does not depend on how fast the machine runs it (the callgrind
+ * figures of test/bench). The doorbell is checked at every pass. */
+inline constexpr unsigned kSamplePasses = 128;
 
 /* The wire in front of a capture channel: frames on a virtual timeline
  * (HW §8.1). Only frame metadata lives here; payload is derived from seq. */
@@ -330,8 +340,14 @@ struct Card::Impl {
 	unsigned logged = 0;                /* log lines written (at most kLogLines + 1) */
 	std::atomic<uint64_t> reset_gen{0}; /* GlobalCtrl.Reset writes through the port */
 	uint32_t time_latch = 0;            /* TimeHi */
-	uint64_t next_sample = 0;           /* engine: when sample() runs next */
-	std::vector<uint32_t> ro_words;     /* the RO registers of the card's channels and globals */
+	unsigned sample_countdown = 0;      /* engine: passes until sample() runs */
+	/* The RO registers of the card's globals and channels, as runs of
+	 * consecutive words [first, first + 4 * n) that sample() compares with
+	 * the shadow (the clock excepted, stored at every pass). */
+	struct WordRun {
+		uint32_t first, n;
+	};
+	std::vector<WordRun> ro_runs;
 	bool copy_implemented = true;       /* Caps1 has Copy: copy_fast() may run */
 
 	/* The arbiter (arbiter.cpp, HW §3.6), engine-only. Fixed-size: nothing
@@ -378,7 +394,15 @@ struct Card::Impl {
 	void write_cpl(Chan &c, uint16_t idx, uint16_t id, hw::Status st, uint32_t result);
 	bool after_cpl(Chan &c, uint16_t idx, const Outcome &o, bool halt);
 	void publish(Chan &c);
-	void publish_status(Chan &c);
+	void publish_status(Chan &c)
+	{
+		const uint32_t st = c.quiescing ? uint32_t(c.shown) | hw::chstatus::kBusy
+			: uint32_t(c.state) | (c.busy ? hw::chstatus::kBusy : 0);
+		if (st != c.status_shadow) {
+			c.status_shadow = st;
+			bar.st(c.rb + hw::reg::ch::kStatus, st);
+		}
+	}
 
 	/* copy.cpp */
 	size_t run_copy(Chan &c, uint32_t ctrl);
@@ -413,7 +437,8 @@ struct Card::Impl {
 	bool chan_exists(unsigned chan) const { return chan < chans.size(); }
 	bool port_enabled(const Chan &c) const; /* Ctrl.Enable or Status not Disabled */
 	/* checks on what the engine samples */
-	void sample(uint64_t now);
+	void sample();
+	void sample_ro_word(uint32_t off);
 	void check_stopped_doorbell(Chan &c);
 	void doorbell_ahead(Chan &c, uint16_t db, uint16_t head);
 	bool check_enable_alignment(Chan &c, uint64_t ring, uint64_t cpl);
