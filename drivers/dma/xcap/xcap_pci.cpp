@@ -11,6 +11,7 @@
 #include <bus_pci_driver.h>
 #include <rte_dev.h>
 #include <rte_devargs.h>
+#include <rte_eal.h>
 
 #include "xcap_devargs.h"
 #include "xcap_internal.h"
@@ -19,7 +20,7 @@ namespace xcap {
 namespace {
 
 /* The xcap card itself, and a QEMU ivshmem-plain device whose shared-memory
- * BAR carries an xcap register window (docs/hardware.md §1.2: how the HIL
+ * BAR carries an xcap register window (docs/model.md §1: how the HIL
  * guest gets a card). An ivshmem device without the xcap identity is left
  * alone for whatever else uses ivshmem. */
 constexpr uint16_t kIvshmemVendor = 0x1af4, kIvshmemDevice = 0x1110;
@@ -46,6 +47,12 @@ int pci_probe(rte_pci_driver *, rte_pci_device *pdev)
 		XCAP_LOG(ERR, "%s: %s", name, err.c_str());
 		return -EINVAL;
 	}
+	/* A secondary process attaches to what its primary probed and reads
+	 * nothing of the card (xcap_secondary.cpp). */
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		const int id = dmadev_attach_secondary(name, &pdev->device);
+		return id >= 0 ? 0 : is_ivshmem(pdev) ? 1 : id;
+	}
 	const unsigned bar_idx = is_ivshmem(pdev) ? kIvshmemRegBar : hw::kRegBar;
 	const rte_mem_resource &bar = pdev->mem_resource[bar_idx];
 	if (bar.addr == nullptr || bar.len < hw::kBar0Size) {
@@ -66,8 +73,8 @@ int pci_probe(rte_pci_driver *, rte_pci_device *pdev)
 		XCAP_LOG(WARNING, "%s: the platform reports no NUMA node for the card; rings "
 			 "go wherever memory is", name);
 	const int id = dmadev_create(CreateParams{name, &pdev->device,
-						  static_cast<volatile uint8_t *>(bar.addr), numa,
-						  d.halt_on_error, d.enq_deq, nullptr});
+						  static_cast<volatile uint8_t *>(bar.addr), nullptr,
+						  numa, d.halt_on_error, d.enq_deq, nullptr});
 	return id < 0 ? id : 0;
 }
 

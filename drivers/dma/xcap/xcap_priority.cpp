@@ -12,25 +12,14 @@
 #include <cstdio>
 
 #include "rte_pmd_xcap.h"
+#include <rte_eal.h>
+
 #include "xcap_internal.h"
 
 namespace xcap {
 
 using hw::chan_reg;
 namespace reg = hw::reg;
-
-unsigned priority_levels(const Bar &bar, const char *name)
-{
-	const unsigned n = (bar.read32(reg::kArbCaps) >> hw::arbcaps::kLevelsShift) &
-			   hw::arbcaps::kLevelsMask;
-	if (n > hw::arbcaps::kMaxPrioLevels) {
-		XCAP_LOG(WARNING, "%s: ArbCaps reports %u priority levels, the contract allows "
-			 "at most %u (firmware problem?); priorities not used", name, n,
-			 hw::arbcaps::kMaxPrioLevels);
-		return 0;
-	}
-	return n;
-}
 
 int priority_configure(Dev &dev, const rte_dma_conf &conf, const char *name)
 {
@@ -80,6 +69,12 @@ extern "C" int rte_pmd_xcap_vchan_priority_set(int16_t dev_id, uint16_t vchan, u
 	if (dev == nullptr) {
 		XCAP_LOG(ERR, "dmadev %d is not an xcap device", dev_id);
 		return -ENODEV;
+	}
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		XCAP_LOG(ERR, "dmadev %d: vchan %u: priorities are set by the primary process, "
+			 "which owns the card; a secondary process only reads its state", dev_id,
+			 vchan);
+		return -ENOTSUP;
 	}
 	const char *name = dev->dmadev->data->dev_name;
 	if (dev->bar.read32(reg::kId) == hw::kAllOnes) {
