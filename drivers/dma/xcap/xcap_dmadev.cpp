@@ -1,25 +1,25 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Copyright(c) 2026 xcap developers
  *
- * The one core of the xcap PMD: dmadev ops and the fast path. It talks to a
- * card through BAR0 and host memory only, and does not know whether that card
- * is on the PCI bus or emulated. "HW §n" cites docs/hardware.md.
+ * The control path of the xcap PMD: probe (create/destroy), dev_info,
+ * configure, vchan setup, start/stop/close, stats, vchan status and dump.
+ * It talks to a card through BAR0 (32-bit accesses, HW §2.4) and host
+ * memory only, and does not know whether that card is on the PCI bus or
+ * emulated. The fast path is xcap_fastpath.cpp, the card's bring-up and
+ * reset sequences xcap_card.cpp. "HW §n" cites docs/hardware.md.
  */
+#include <atomic>
 #include <cerrno>
-#include <cstdarg>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
 #include <new>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
-#include <rte_cycles.h>
 #include <rte_dmadev_pmd.h>
 #include <rte_eal.h>
 #include <rte_memory.h>
 
+#include "xcap_card.h"
 #include "xcap_fastpath.h"
 #include "xcap_internal.h"
 
@@ -31,335 +31,52 @@ namespace {
 using hw::chan_reg;
 namespace reg = hw::reg;
 
-static_assert(sizeof(hw::Completion) == sizeof(uint64_t));
-
-/* A card must answer a control write (reset, enable, disable) within this.
- * Silicon takes microseconds; an emulated card on a loaded host may be
- * descheduled for tens of milliseconds. */
-constexpr uint64_t kRegTimeoutUs = 1000 * 1000;
-
 Dev *dev_of(void *priv) { return static_cast<Dev *>(priv); }
-const Dev *dev_of(const void *priv) { return static_cast<const Dev *>(priv); }
 
-/* ------------------------------------------------------------------------
- * Fast path. No MMIO reads, no allocation, no locks, no exceptions.
- * ---------------------------------------------------------------------- */
-
-/* Descriptor and SG writes, the doorbell (HW §7.1), completion reads:
- * xcap_fastpath.h, shared with the op-based path (xcap_ops.cpp). */
-
-/* rte_dma_copy(..., RTE_DMA_OP_FLAG_SUBMIT): out of line, so that the
- * enqueue functions need no registers beyond the argument ones. */
-__rte_noinline int submit_with(Vchan &vc, uint16_t id)
+/* dmadev passes the size of the structure the application was built with
+ * (conf_sz, info_sz, stats_sz): an older application has a shorter one.
+ * Read only what it has (the rest as 0) and write only what it has. */
+template <typename T> T copy_in(const T *from, uint32_t size)
 {
-	ring_doorbell(vc);
-	return id;
+	T local{};
+	std::memcpy(&local, from, RTE_MIN(size_t(size), sizeof(T)));
+	return local;
 }
-
-inline int enqueue(Vchan &vc, uint32_t opcode, uint64_t flags, uint32_t length, uint64_t src,
-		   uint64_t dst, uint32_t word3 = 0)
+template <typename T> void copy_out(T *to, const T &value, uint32_t size)
 {
-	const uint16_t id = vc.next;
-	/* A slot is free once its previous completion has been read (HW §6). */
-	if (unlikely(id == vc.limit))
-		return -ENOSPC;
-	put_desc(vc, id, opcode, flags, length, src, dst, word3);
-	vc.next = uint16_t(id + 1);
-	if (flags & RTE_DMA_OP_FLAG_SUBMIT)
-		return submit_with(vc, id);
-	return id;
+	std::memcpy(to, &value, RTE_MIN(size_t(size), sizeof(T)));
 }
-
-int xcap_copy(void *priv, uint16_t vchan, rte_iova_t src, rte_iova_t dst, uint32_t length,
-	      uint64_t flags)
-{
-	/* On a capture vchan the same call posts an empty buffer (HW §8). */
-	Vchan &vc = dev_of(priv)->vchan[vchan];
-	return enqueue(vc, vc.copy_op, flags, length, src, dst);
-}
-
-int xcap_fill(void *priv, uint16_t vchan, uint64_t pattern, rte_iova_t dst, uint32_t length,
-	      uint64_t flags)
-{
-	return enqueue(dev_of(priv)->vchan[vchan], uint32_t(hw::Opcode::Fill), flags, length,
-		       pattern, dst);
-}
-
-int xcap_copy_sg(void *priv, uint16_t vchan, const rte_dma_sge *src, const rte_dma_sge *dst,
-		 uint16_t nb_src, uint16_t nb_dst, uint64_t flags)
-{
-	Vchan &vc = dev_of(priv)->vchan[vchan];
-	/* The SG slot holds max_sge entries per side: never write past it. */
-	if (unlikely(nb_src == 0 || nb_dst == 0 || nb_src > vc.max_sge || nb_dst > vc.max_sge ||
-		     vc.sg == nullptr /* capture vchan */))
-		return -EINVAL;
-	/* Full ring: the slot's SG lists still belong to an op in flight. */
-	if (unlikely(vc.next == vc.limit))
-		return -ENOSPC;
-	const uint16_t slot = vc.next & vc.mask;
-	const uint32_t length = put_sg_lists(vc, slot, src, nb_src, dst, nb_dst);
-	const uint64_t sg_iova = sg_slot_iova(vc, slot);
-	return enqueue(vc, uint32_t(hw::Opcode::CopySg), flags, length, sg_iova,
-		       sg_iova + vc.max_sge * sizeof(hw::Sge), uint32_t(nb_src) | uint32_t(nb_dst) << 16);
-}
-
-int xcap_submit(void *priv, uint16_t vchan)
-{
-	ring_doorbell(dev_of(priv)->vchan[vchan]);
-	return 0;
-}
-
-#ifdef __SSE2__
-/* The low 32 bits of the four entries at q, as one vector. */
-inline __m128i low_words(const uint64_t *q)
-{
-	const __m128 a = _mm_loadu_ps(reinterpret_cast<const float *>(q));
-	const __m128 b = _mm_loadu_ps(reinterpret_cast<const float *>(q + 2));
-	return _mm_castps_si128(_mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)));
-}
-#endif
-
-/* How many of the run entries at p are plain successes, in a row: entry k
- * must read expect + (k << 16) in its low 32 bits. Advances expect past
- * them. Where SSE2 is there (every x86-64) eight entries per compare: the
- * low halves of four 16-byte loads. Each entry is an aligned 8-byte word
- * the card writes at once (HW §6), so a 16-byte load sees each of its two
- * entries either old or new, never torn. */
-inline uint16_t success_run(const volatile uint64_t *p, unsigned run, uint32_t &expect)
-{
-	unsigned k = 0;
-#ifdef __SSE2__
-	if (run >= 8) {
-		const auto *q = const_cast<const uint64_t *>(p);
-		const __m128i step = _mm_set1_epi32(8 << 16);
-		__m128i want0 = _mm_add_epi32(_mm_set1_epi32(int(expect)),
-					      _mm_setr_epi32(0, 1 << 16, 2 << 16, 3 << 16));
-		__m128i want1 = _mm_add_epi32(want0, _mm_set1_epi32(4 << 16));
-		for (; k + 8 <= run; k += 8) {
-			const __m128i eq = _mm_and_si128(_mm_cmpeq_epi32(low_words(q + k), want0),
-							 _mm_cmpeq_epi32(low_words(q + k + 4), want1));
-			if (_mm_movemask_ps(_mm_castsi128_ps(eq)) != 0xf)
-				break;
-			want0 = _mm_add_epi32(want0, step);
-			want1 = _mm_add_epi32(want1, step);
-		}
-		expect += k << 16;
-		/* the loads above are not volatile: nothing is cached past here */
-		rte_compiler_barrier();
-	}
-#endif
-	for (; k < run; k++, expect += 1u << 16)
-		if (uint32_t(p[k]) != expect)
-			break;
-	return uint16_t(k);
-}
-
-/* HW §7.4: the card broke the contract. Record what it did (dev_dump,
- * telemetry), stop trusting this channel; everything else keeps running. */
-__rte_format_printf(2, 3) __rte_noinline __rte_cold
-void fail_vchan(Vchan &vc, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(vc.fault, sizeof(vc.fault), fmt, ap);
-	va_end(ap);
-	vc.failed = 1;
-	vc.card_faults++;
-	XCAP_LOG(ERR, "channel %u: %s: card fault; channel stopped, rte_dma_stop/start to recover",
-		 vc.hw_chan, vc.fault);
-}
-
-} // namespace
-
-/* Declared in xcap_fastpath.h: the op-based path (xcap_ops.cpp) uses them too. */
-
-/* HW §7.4: the card wrote a completion that breaks the contract. Stop
- * trusting this channel; everything else keeps running. */
-void card_fault(Vchan &vc, uint16_t idx, uint64_t entry)
-{
-	fail_vchan(vc, "completion at index %u carries id %u (entry 0x%016" PRIx64 ")", idx,
-		   unsigned(uint16_t(entry >> 16)), entry);
-}
-
-/* HW §6, §7.4: the card writes completions only below the doorbell, so the
- * entry at the doorbell's slot is always from the previous pass (or zeroed).
- * One load, only when a call has consumed everything submitted, never per
- * op: a current-phase entry there is a completion for a descriptor never
- * submitted (a phase bit written early, a phantom completion). Returns true
- * if it marked the channel failed. */
-bool completion_beyond_doorbell(Vchan &vc)
-{
-	const uint16_t idx = vc.submitted;
-	const uint64_t e = vc.cpl[idx & vc.mask];
-	/* vc.expect is the success word of idx (head == submitted here) */
-	if (likely(((uint32_t(e) ^ vc.expect) & (uint32_t(hw::cflag::kPhase) << 8)) != 0))
-		return false;
-	fail_vchan(vc, "completion at index %u beyond the doorbell (%u submitted, entry 0x%016"
-		   PRIx64 ")", idx, unsigned(vc.submitted), e);
-	return true;
-}
-
-namespace {
-
-/* xcap_completed() has read i complete entries from head; expect is the
- * success word of the next one. */
-inline uint16_t completed_finish(Vchan &vc, uint16_t head, unsigned i, uint32_t expect,
-				 uint16_t *last_idx, bool *has_error)
-{
-	/* HW §7.2: the card made its data visible before the completions we just
-	 * read; order those reads before the caller's reads of that data (a
-	 * compiler barrier on x86, dmb oshld on Arm). */
-	rte_io_rmb();
-	vc.head = uint16_t(head + i);
-	vc.limit = uint16_t(vc.head + vc.nb_desc);
-	vc.expect = expect;
-	vc.stat_completed += i;
-	*last_idx = uint16_t(vc.head - 1);
-	if (vc.head == vc.submitted && !vc.failed && unlikely(completion_beyond_doorbell(vc)))
-		*has_error = true;
-	return uint16_t(i);
-}
-
-/* The rest of xcap_completed() when the first run of plain successes did
- * not cover all n entries: a failed channel, a run that reached the end of
- * the ring (the caller flipped expect's phase bit: the next pass has the
- * other phase, HW §6), or an entry that is not a plain success. Out of line
- * so that the common case stays a short leaf function. */
-__rte_noinline
-uint16_t completed_rest(Vchan &vc, uint16_t head, unsigned i, unsigned n, uint32_t expect,
-			uint16_t *last_idx, bool *has_error)
-{
-	if (vc.failed) { /* it reports nothing more until restarted */
-		*has_error = true;
-		i = n = 0;
-	}
-	if (i < n && i == unsigned(vc.nb_desc - (head & vc.mask)))
-		i += success_run(vc.cpl, n - i, expect);
-	for (; i < n; i++) {
-		const uint16_t idx = uint16_t(head + i);
-		const uint64_t e = vc.cpl[idx & vc.mask];
-		const Entry k = classify(uint32_t(e), idx, vc.log2);
-		if (likely(k == Entry::Success))
-			continue;
-		if (k == Entry::Failed)
-			*has_error = true; /* stays unread until completed_status() */
-		else if (k == Entry::Fault) {
-			card_fault(vc, idx, e);
-			*has_error = true;
-		}
-		break;
-	}
-	return completed_finish(vc, head, i, success_word(uint16_t(head + i), vc.log2), last_idx,
-				has_error);
-}
-
-uint16_t xcap_completed(void *priv, uint16_t vchan, const uint16_t nb_cpls, uint16_t *last_idx,
-			bool *has_error)
-{
-	Vchan &vc = dev_of(priv)->vchan[vchan];
-	const uint16_t head = vc.head;
-	unsigned n = uint16_t(vc.submitted - head);
-	if (n > nb_cpls)
-		n = nb_cpls;
-	/* Plain successes first, one compare each, up to the end of the ring:
-	 * the expected word's id advances by one per entry (HW §6). */
-	const unsigned room = vc.nb_desc - (head & vc.mask);
-	uint32_t expect = vc.expect;
-	const unsigned i = success_run(vc.cpl + (head & vc.mask), RTE_MIN(n, room), expect);
-	if (unlikely(i == room)) /* the next pass over the ring has the other phase */
-		expect ^= uint32_t(hw::cflag::kPhase) << 8;
-	if (unlikely(i < n || vc.failed))
-		return completed_rest(vc, head, i, n, expect, last_idx, has_error);
-	return completed_finish(vc, head, i, expect, last_idx, has_error);
-}
-
-uint16_t xcap_completed_status(void *priv, uint16_t vchan, const uint16_t nb_cpls,
-			       uint16_t *last_idx, rte_dma_status_code *status)
-{
-	Dev *dev = dev_of(priv);
-	Vchan &vc = dev->vchan[vchan];
-	const uint16_t head = vc.head;
-	uint16_t n = uint16_t(vc.submitted - head);
-	if (n > nb_cpls)
-		n = nb_cpls;
-	if (unlikely(vc.failed))
-		n = 0;
-	uint16_t i = 0, errors = 0;
-	for (; i < n; i++) {
-		const uint16_t idx = uint16_t(head + i);
-		const uint64_t e = vc.cpl[idx & vc.mask];
-		const Entry k = classify(uint32_t(e), idx, vc.log2);
-		if (likely(k == Entry::Success)) {
-			status[i] = RTE_DMA_STATUS_SUCCESSFUL;
-			continue;
-		}
-		if (k == Entry::NotYet)
-			break;
-		if (k == Entry::Fault) {
-			card_fault(vc, idx, e);
-			break;
-		}
-		status[i] = to_rte_status(uint8_t(e), vc, idx);
-		errors++;
-	}
-	consume_statuses(*dev, vc, i, errors); /* HW §7.2 read barrier, halt-on-error resume */
-	*last_idx = uint16_t(vc.head - 1);
-	return i;
-}
-
-uint16_t xcap_burst_capacity(const void *priv, uint16_t vchan)
-{
-	const Vchan &vc = dev_of(priv)->vchan[vchan];
-	return uint16_t(vc.nb_desc - uint16_t(vc.next - vc.head));
-}
-
-/* ------------------------------------------------------------------------
- * Slow path.
- * ---------------------------------------------------------------------- */
 
 bool card_gone(const Dev &dev) { return dev.bar.read32(reg::kId) == hw::kAllOnes; }
 
-/* Poll until pred(register value) holds; false on timeout or all-ones. */
-template <typename Pred>
-bool wait_reg(const Dev &dev, uint32_t off, Pred pred, uint32_t *last = nullptr)
-{
-	const uint64_t deadline = rte_get_timer_cycles() + rte_get_timer_hz() * kRegTimeoutUs / 1000000;
-	uint32_t v;
-	for (;;) {
-		v = dev.bar.read32(off);
-		if (last)
-			*last = v;
-		if (v == hw::kAllOnes)
-			return false;
-		if (pred(v))
-			return true;
-		if (rte_get_timer_cycles() > deadline)
-			return false;
-		rte_delay_us_sleep(5);
-	}
-}
-
-int xcap_info_get(const rte_dma_dev *dd, rte_dma_info *info, uint32_t)
+int xcap_info_get(const rte_dma_dev *dd, rte_dma_info *out, uint32_t info_sz)
 {
 	const Dev *dev = dev_of(dd->data->dev_private);
-	info->dev_capa = RTE_DMA_CAPA_MEM_TO_MEM | RTE_DMA_CAPA_OPS_COPY | RTE_DMA_CAPA_OPS_COPY_SG |
-			 RTE_DMA_CAPA_OPS_FILL | RTE_DMA_CAPA_HANDLES_ERRORS;
+	rte_dma_info info = copy_in(out, info_sz);
+	/* HW §5.2: exactly what Caps1 says the card implements */
+	info.dev_capa = RTE_DMA_CAPA_MEM_TO_MEM | RTE_DMA_CAPA_OPS_COPY |
+			RTE_DMA_CAPA_HANDLES_ERRORS;
+	if (dev->caps1 & (1u << unsigned(hw::Opcode::CopySg)))
+		info.dev_capa |= RTE_DMA_CAPA_OPS_COPY_SG;
+	if (dev->caps1 & (1u << unsigned(hw::Opcode::Fill)))
+		info.dev_capa |= RTE_DMA_CAPA_OPS_FILL;
 	if (dev->n_capture)
-		info->dev_capa |= RTE_DMA_CAPA_DEV_TO_MEM;
+		info.dev_capa |= RTE_DMA_CAPA_DEV_TO_MEM;
 #if XCAP_DPDK_HAS_DMA_OPS
 	if (dev->n_copy && dev->enq_deq) /* op mode is for copy vchans (xcap_ops.cpp) */
-		info->dev_capa |= RTE_DMA_CAPA_OPS_ENQ_DEQ;
+		info.dev_capa |= RTE_DMA_CAPA_OPS_ENQ_DEQ;
 #endif
-	info->max_vchans = uint16_t(dev->n_copy + dev->n_capture);
-	info->max_desc = uint16_t(1u << dev->max_ring_log2);
-	info->min_desc = 2;
-	info->max_sges = uint16_t(dev->max_sge);
+	info.max_vchans = uint16_t(dev->n_copy + dev->n_capture);
+	info.max_desc = uint16_t(1u << dev->max_ring_log2);
+	info.min_desc = 2;
+	info.max_sges = (info.dev_capa & RTE_DMA_CAPA_OPS_COPY_SG) ? uint16_t(dev->max_sge) : 0;
 #if XCAP_DPDK_HAS_DMA_PRIORITY
 	if (dev->nb_priorities > 1) { /* HW §3.6; dmadev wants > 1 with the capa */
-		info->dev_capa |= RTE_DMA_CAPA_PRI_POLICY_SP;
-		info->nb_priorities = uint16_t(dev->nb_priorities);
+		info.dev_capa |= RTE_DMA_CAPA_PRI_POLICY_SP;
+		info.nb_priorities = uint16_t(dev->nb_priorities);
 	}
 #endif
+	copy_out(out, info, info_sz);
 	return 0;
 }
 
@@ -373,68 +90,68 @@ void release_vchan(Vchan &vc)
 	vc.ops = nullptr;
 #endif
 	vc.configured = false;
+	vc.live = 0;
 }
 
-int xcap_configure(rte_dma_dev *dd, const rte_dma_conf *conf, uint32_t)
+int xcap_configure(rte_dma_dev *dd, const rte_dma_conf *user_conf, uint32_t conf_sz)
 {
 	Dev *dev = dev_of(dd->data->dev_private);
+	const rte_dma_conf conf = copy_in(user_conf, conf_sz);
+	if (dev->unquiesced) {
+		XCAP_LOG(ERR, "%s: a channel did not quiesce at the last stop (HW §7.3): its "
+			 "rings stay allocated; call rte_dma_stop() again (or reset the card) "
+			 "before configuring", dd->data->dev_name);
+		return -EBUSY;
+	}
 	/* HW §3.6: the device priority, written to the channels at start */
-	if (const int ret = priority_configure(*dev, *conf, dd->data->dev_name); ret != 0)
+	if (const int ret = priority_configure(*dev, conf, dd->data->dev_name); ret != 0)
 		return ret;
 #if XCAP_DPDK_HAS_DMA_OPS
-	if (const int ret = ops_configure(*dev, *conf); ret != 0) /* RTE_DMA_CFG_FLAG_ENQ_DEQ */
+	if (const int ret = ops_configure(*dev, conf); ret != 0) /* RTE_DMA_CFG_FLAG_ENQ_DEQ */
 		return ret;
 #endif
-	for (unsigned v = conf->nb_vchans; v < kMaxChannels; v++)
+	for (unsigned v = conf.nb_vchans; v < kMaxChannels; v++)
 		release_vchan(dev->vchan[v]);
-	dev->nb_vchans = conf->nb_vchans;
+	dev->nb_vchans = conf.nb_vchans;
 	return 0;
 }
 
-int xcap_vchan_setup(rte_dma_dev *dd, uint16_t vchan, const rte_dma_vchan_conf *conf, uint32_t)
+/* HW §5.5: one side's SG list padded to a power of two bytes, so that at a
+ * 4 KiB-aligned base no list crosses a 4 KiB boundary. */
+unsigned sg_side_log2(unsigned max_sge)
 {
-	Dev *dev = dev_of(dd->data->dev_private);
-	const char *name = dd->data->dev_name;
-	Vchan &vc = dev->vchan[vchan];
-	const bool capture = vchan >= dev->n_copy;
+	unsigned l = 0;
+	while ((size_t(1) << l) < max_sge * sizeof(hw::Sge))
+		l++;
+	return l;
+}
 
-	if (!capture && conf->direction != RTE_DMA_DIR_MEM_TO_MEM) {
-		XCAP_LOG(ERR, "%s: vchan %u is a copy channel: use RTE_DMA_DIR_MEM_TO_MEM "
-			 "(capture channels are vchans %u..%u)", name, vchan, dev->n_copy,
-			 dev->n_copy + dev->n_capture - 1);
-		return -EINVAL;
+/* The layout of a vchan's memzone: descriptor ring, completion ring, the op
+ * slots of op mode (copy vchans, op_slots()) and the SG lists (copy vchans),
+ * each part 4 KiB aligned (HW §5.5: ring and completion ring bases, the SG
+ * lists' boundary), in one IOVA-contiguous memzone on the card's node. */
+struct VchanLayout {
+	size_t ring_sz, cpl_off, sg_off, total;
+	VchanLayout(unsigned n, bool capture, unsigned side_log2)
+	{
+		ring_sz = n * sizeof(hw::Descriptor);
+		cpl_off = RTE_ALIGN_CEIL(ring_sz, hw::kCplAlign);
+		const size_t cpl_end = cpl_off + n * sizeof(hw::Completion) +
+				       (capture ? 0 : n * kOpPtrBytes);
+		sg_off = RTE_ALIGN_CEIL(cpl_end, hw::kSgeListBoundary);
+		total = capture ? cpl_end : sg_off + (size_t(n) << (side_log2 + 1));
 	}
-	if (capture && conf->direction != RTE_DMA_DIR_DEV_TO_MEM) {
-		XCAP_LOG(ERR, "%s: vchan %u is a capture channel: use RTE_DMA_DIR_DEV_TO_MEM "
-			 "with src_port.port_type = RTE_DMA_PORT_PCIE", name, vchan);
-		return -EINVAL;
-	}
-	const unsigned n = conf->nb_desc;
-	if (n < 2 || (n & (n - 1)) || n > (1u << dev->max_ring_log2)) {
-		XCAP_LOG(ERR, "%s: nb_desc %u: the card needs a power of two in [2, %u]", name, n,
-			 1u << dev->max_ring_log2);
-		return -EINVAL;
-	}
+};
+static_assert(hw::kRingAlign == RTE_PGSIZE_4K && hw::kCplAlign == RTE_PGSIZE_4K &&
+	      hw::kSgeListBoundary == RTE_PGSIZE_4K, "the memzone is 4 KiB aligned");
 
-	/* Descriptor ring, completion ring and (copy channels) the op slots of
-	 * op mode (op_slots()) and one SG slot per ring entry, in one
-	 * IOVA-contiguous memzone on the card's node. */
-	const size_t ring_sz = n * sizeof(hw::Descriptor);
-	const size_t cpl_sz = n * sizeof(hw::Completion);
-	const size_t ops_sz = capture ? 0 : n * kOpPtrBytes;
-	const size_t sg_off = RTE_ALIGN_CEIL(ring_sz + cpl_sz + ops_sz, RTE_CACHE_LINE_SIZE);
-	const size_t sg_sz = capture ? 0 : size_t(n) * 2 * dev->max_sge * sizeof(hw::Sge);
-	char mzname[RTE_MEMZONE_NAMESIZE];
-	snprintf(mzname, sizeof(mzname), "xcap%d_vc%u", dd->data->dev_id, vchan);
-
-	release_vchan(vc);
-	const int node = dd->device->numa_node;
+const rte_memzone *reserve_vchan_memory(const char *name, const char *mzname, size_t len,
+					int node, unsigned vchan)
+{
 	const unsigned flags = RTE_MEMZONE_IOVA_CONTIG | RTE_MEMZONE_2MB | RTE_MEMZONE_SIZE_HINT_ONLY;
-	const rte_memzone *mz = rte_memzone_reserve_aligned(mzname, sg_off + sg_sz, node, flags,
-							    RTE_PGSIZE_4K);
+	const rte_memzone *mz = rte_memzone_reserve_aligned(mzname, len, node, flags, hw::kRingAlign);
 	if (mz == nullptr && node != SOCKET_ID_ANY) {
-		mz = rte_memzone_reserve_aligned(mzname, sg_off + sg_sz, SOCKET_ID_ANY, flags,
-						 RTE_PGSIZE_4K);
+		mz = rte_memzone_reserve_aligned(mzname, len, SOCKET_ID_ANY, flags, hw::kRingAlign);
 		if (mz != nullptr)
 			XCAP_LOG(WARNING, "%s: no hugepage memory on the card's node %d; vchan %u "
 				 "rings placed on node %d, which costs a socket crossing per "
@@ -442,12 +159,60 @@ int xcap_vchan_setup(rte_dma_dev *dd, uint16_t vchan, const rte_dma_vchan_conf *
 				 "node/node%d/hugepages/hugepages-2048kB/nr_hugepages",
 				 name, node, vchan, mz->socket_id, node, node);
 	}
-	if (mz == nullptr) {
+	if (mz == nullptr)
 		XCAP_LOG(ERR, "%s: cannot reserve %zu bytes of IOVA-contiguous memory for vchan "
-			 "%u: %s. Reserve more hugepages (usertools/xcap-setup)", name,
-			 sg_off + sg_sz, vchan, rte_strerror(rte_errno));
-		return -ENOMEM;
+			 "%u: %s. Reserve more hugepages (usertools/xcap-setup)", name, len, vchan,
+			 rte_strerror(rte_errno));
+	return mz;
+}
+
+int xcap_vchan_setup(rte_dma_dev *dd, uint16_t vchan, const rte_dma_vchan_conf *user_conf,
+		     uint32_t conf_sz)
+{
+	Dev *dev = dev_of(dd->data->dev_private);
+	const rte_dma_vchan_conf conf = copy_in(user_conf, conf_sz);
+	const char *name = dd->data->dev_name;
+	Vchan &vc = dev->vchan[vchan];
+	const bool capture = vchan >= dev->n_copy;
+
+	if (dev->unquiesced) {
+		XCAP_LOG(ERR, "%s: vchan %u: a channel did not quiesce at the last stop (HW "
+			 "§7.3); call rte_dma_stop() again first", name, vchan);
+		return -EBUSY;
 	}
+	if (!capture && conf.direction != RTE_DMA_DIR_MEM_TO_MEM) {
+		XCAP_LOG(ERR, "%s: vchan %u is a copy channel: use RTE_DMA_DIR_MEM_TO_MEM "
+			 "(capture channels are vchans %u..%u)", name, vchan, dev->n_copy,
+			 dev->n_copy + dev->n_capture - 1);
+		return -EINVAL;
+	}
+	if (capture && conf.direction != RTE_DMA_DIR_DEV_TO_MEM) {
+		XCAP_LOG(ERR, "%s: vchan %u is a capture channel: use RTE_DMA_DIR_DEV_TO_MEM "
+			 "with src_port.port_type = RTE_DMA_PORT_PCIE", name, vchan);
+		return -EINVAL;
+	}
+	const unsigned n = conf.nb_desc;
+	if (n < 2 || (n & (n - 1)) || n > (1u << dev->max_ring_log2)) {
+		XCAP_LOG(ERR, "%s: nb_desc %u: the card needs a power of two in [2, %u]", name, n,
+			 1u << dev->max_ring_log2);
+		return -EINVAL;
+	}
+	const unsigned side_log2 = sg_side_log2(dev->max_sge);
+	const VchanLayout lay(n, capture, side_log2);
+	release_vchan(vc);
+	/* "xcap<dev>_vc<vchan>", unless a ring abandoned to a card that would
+	 * not quiesce holds that name forever (xcap_close): then a new one. */
+	static std::atomic<uint32_t> generation{0};
+	char mzname[RTE_MEMZONE_NAMESIZE];
+	snprintf(mzname, sizeof(mzname), "xcap%d_vc%u", dd->data->dev_id, vchan);
+	if (rte_memzone_lookup(mzname) != nullptr)
+		snprintf(mzname, sizeof(mzname), "xcap%d_vc%u_%u", dd->data->dev_id, vchan,
+			 generation.fetch_add(1, std::memory_order_relaxed));
+
+	const rte_memzone *mz = reserve_vchan_memory(name, mzname, lay.total,
+						     dd->device->numa_node, vchan);
+	if (mz == nullptr)
+		return -ENOMEM;
 	if (mz->iova == RTE_BAD_IOVA ||
 	    (dev->addr_width < 64 && ((mz->iova + mz->len - 1) >> dev->addr_width) != 0)) {
 		XCAP_LOG(ERR, "%s: vchan %u ring IOVA 0x%" PRIx64 " is outside the card's %u-bit "
@@ -459,21 +224,24 @@ int xcap_vchan_setup(rte_dma_dev *dd, uint16_t vchan, const rte_dma_vchan_conf *
 	std::memset(mz->addr, 0, mz->len);
 	auto *base = static_cast<uint8_t *>(mz->addr);
 	vc.ring = reinterpret_cast<hw::Descriptor *>(base);
-	vc.cpl = reinterpret_cast<const volatile uint64_t *>(base + ring_sz);
-	vc.sg = capture ? nullptr : reinterpret_cast<hw::Sge *>(base + sg_off);
+	vc.cpl = reinterpret_cast<const volatile uint64_t *>(base + lay.cpl_off);
+	vc.sg = capture ? nullptr : reinterpret_cast<hw::Sge *>(base + lay.sg_off);
 	vc.ring_iova = Iova{mz->iova};
-	vc.cpl_iova = Iova{mz->iova + ring_sz};
-	vc.sg_iova = capture ? 0 : mz->iova + sg_off;
+	vc.cpl_iova = Iova{mz->iova + lay.cpl_off};
+	vc.sg_iova = capture ? 0 : mz->iova + lay.sg_off;
 	vc.nb_desc = uint16_t(n);
 	vc.mask = uint16_t(n - 1);
 	vc.log2 = uint8_t(__builtin_ctz(n));
-	vc.max_sge = uint8_t(dev->max_sge);
+	vc.max_sge = uint16_t(dev->max_sge);
+	vc.sg_side_log2 = uint8_t(side_log2);
 	vc.hw_chan = vchan;
+	vc.dev_id = dd->data->dev_id;
 	vc.kind = capture ? hw::ChannelKind::Capture : hw::ChannelKind::Copy;
-	const hw::Opcode copy_op_ = capture ? hw::Opcode::Capture : hw::Opcode::Copy;
-	vc.copy_op = uint32_t(copy_op_);
-	vc.doorbell = dev->bar.reg(chan_reg(vchan, reg::ch::kDoorbell));
+	vc.capture = capture;
+	vc.copy_op = uint8_t(capture ? hw::Opcode::Capture : hw::Opcode::Copy);
+	vc.doorbell = dev->bar.doorbell(vchan);
 	vc.halt_on_error = dev->halt_on_error;
+	vc.live = 0;
 #if XCAP_DPDK_HAS_DMA_OPS
 	vc.ops = dev->op_mode && !capture ? op_slots(vc) : nullptr;
 #endif
@@ -481,34 +249,19 @@ int xcap_vchan_setup(rte_dma_dev *dd, uint16_t vchan, const rte_dma_vchan_conf *
 	return 0;
 }
 
-/* HW §3.5: reset a channel and wait for the card to acknowledge. */
-int reset_channel(Dev &dev, unsigned ch)
-{
-	dev.bar.write32(chan_reg(ch, reg::ch::kCtrl), hw::chctrl::kReset);
-	uint32_t v;
-	if (!wait_reg(dev, chan_reg(ch, reg::ch::kCtrl),
-		      [](uint32_t c) { return (c & hw::chctrl::kReset) == 0; }, &v)) {
-		XCAP_LOG(ERR, "channel %u: %s", ch, v == hw::kAllOnes ?
-			 "card reads all-ones during reset: it is gone (surprise removal, "
-			 "link down, or an IOMMU fault)" :
-			 "card did not finish the channel reset within 1 s");
-		return v == hw::kAllOnes ? -ENODEV : -ETIMEDOUT;
-	}
-	return 0;
-}
-
-int start_vchan(Dev &dev, Vchan &vc)
+/* HW §3.2, §3.5: a reset channel is Disabled with its indexes at 0; the
+ * configuration registers are written only then, and Enable last. */
+int start_vchan(Dev &dev, Vchan &vc, const char *name)
 {
 	const unsigned ch = vc.hw_chan;
-	int ret = reset_channel(dev, ch);
-	if (ret)
-		return ret;
 	/* A fresh pass: ids restart at 0 and the completion ring is zeroed so
 	 * that no entry carries the first pass's phase (HW §6). */
 	vc.next = vc.submitted = vc.head = 0;
 	vc.limit = vc.nb_desc;
 	vc.expect = success_word(0, vc.log2);
 	vc.failed = 0;
+	vc.drainable = 0;
+	vc.fail_status = 0;
 	vc.fault[0] = '\0';
 	vc.last_hw_head = 0;
 	vc.last_hw_head_sub = 0;
@@ -521,20 +274,45 @@ int start_vchan(Dev &dev, Vchan &vc)
 	bar.write32(chan_reg(ch, reg::ch::kCplBaseLo), uint32_t(vc.cpl_iova.value));
 	bar.write32(chan_reg(ch, reg::ch::kCplBaseHi), uint32_t(vc.cpl_iova.value >> 32));
 	bar.write32(chan_reg(ch, reg::ch::kPriority), vchan_priority(dev, ch)); /* HW §3.6 */
-	bar.write32(chan_reg(ch, reg::ch::kDoorbell), 0);
-	/* rte_write32's barrier also orders the ring zeroing above before the
-	 * enable: the card may start writing completions right after it. */
+	/* rte_write32's barrier (or the port call) also orders the ring zeroing
+	 * above before the enable: the card may start writing completions right
+	 * after it. Ctrl[31:4] is RsvdP and reads 0 after the reset. */
 	bar.write32(chan_reg(ch, reg::ch::kCtrl),
 		    hw::chctrl::kEnable | (vc.halt_on_error ? hw::chctrl::kHaltOnError : 0));
-	uint32_t st;
-	if (!wait_reg(dev, chan_reg(ch, reg::ch::kStatus), [](uint32_t s) {
-		    return hw::ChannelState(s & hw::chstatus::kStateMask) != hw::ChannelState::Disabled;
-	    }, &st) || hw::ChannelState(st & hw::chstatus::kStateMask) != hw::ChannelState::Running) {
+	/* HW §3.5: enabling validates the configuration; Running or Failed */
+	uint32_t st = bar.read32(chan_reg(ch, reg::ch::kStatus));
+	for (unsigned tries = 0; hw::ChannelState(st & hw::chstatus::kStateMask) ==
+	     hw::ChannelState::Disabled && st != hw::kAllOnes && tries < hw::kQuiesceTimeoutMs * 100;
+	     tries++) {
+		rte_delay_us_sleep(10);
+		st = bar.read32(chan_reg(ch, reg::ch::kStatus));
+	}
+	if (st == hw::kAllOnes || hw::ChannelState(st & hw::chstatus::kStateMask) !=
+	    hw::ChannelState::Running) {
 		const uint32_t code = bar.read32(chan_reg(ch, reg::ch::kErrCode));
-		XCAP_LOG(ERR, "channel %u did not start: state %s, error %u (%s), address 0x%" PRIx64,
-			 ch, state_name(st), code, status_name(code),
-			 bar.read64_split(chan_reg(ch, reg::ch::kErrAddrLo)));
+		XCAP_LOG(ERR, "%s: channel %u did not start: state %s, error %u (%s), address "
+			 "0x%" PRIx64, name, ch, state_name(st), code, status_name(code),
+			 bar.read_lo_hi(chan_reg(ch, reg::ch::kErrAddrLo)));
 		return st == hw::kAllOnes ? -ENODEV : -EIO;
+	}
+	vc.live = 1;
+	return 0;
+}
+
+/* HW §7.3: bring a Fatal card back (rte_dma_stop, rte_dma_start): a whole
+ * reset and the bring-up again; the card must still be the same card. */
+int recover_card(Dev &dev, const char *name, const char *why)
+{
+	XCAP_LOG(WARNING, "%s: %s; resetting the card (HW §7.3)", name, why);
+	CardCaps caps;
+	if (const int ret = card_bring_up(dev.bar, name, caps); ret != 0)
+		return ret;
+	if (caps.n_copy != dev.n_copy || caps.n_capture != dev.n_capture ||
+	    caps.caps1 != dev.caps1 || caps.max_ring_log2 != dev.max_ring_log2) {
+		XCAP_LOG(ERR, "%s: after its reset the card reports other capabilities (%u copy + "
+			 "%u capture channels, Caps1 0x%x): detach and probe it again", name,
+			 caps.n_copy, caps.n_capture, caps.caps1);
+		return -EIO;
 	}
 	return 0;
 }
@@ -549,6 +327,11 @@ int xcap_start(rte_dma_dev *dd)
 	if (const char *err = check_identity(dev->bar, why, sizeof(why))) {
 		XCAP_LOG(ERR, "%s: cannot start: %s", name, err);
 		return -ENODEV;
+	}
+	if (dev->unquiesced) {
+		XCAP_LOG(ERR, "%s: cannot start: a channel did not quiesce at the last stop (HW "
+			 "§7.3); call rte_dma_stop() again", name);
+		return -EBUSY;
 	}
 	/* The card drives addr_width address bits: all of DPDK's memory must
 	 * be reachable with them (HW §9). */
@@ -567,11 +350,20 @@ int xcap_start(rte_dma_dev *dd)
 				 "(rte_dma_vchan_setup)", name, v);
 			return -EINVAL;
 		}
+	if (const char *err = check_fatal(dev->bar, why, sizeof(why)))
+		if (const int ret = recover_card(*dev, name, err); ret != 0)
+			return ret;
+	/* Every channel of the card, also those beyond nb_vchans, from reset:
+	 * nothing a previous user left running survives a start (HW §3.5). */
+	for (unsigned ch = 0; ch < dev->n_copy + dev->n_capture; ch++)
+		if (const int ret = channel_reset(dev->bar, name, ch); ret != 0)
+			return ret;
+	/* GlobalCtrl[31:2] is RsvdP (HW §2.4): keep it */
 	const uint32_t gctrl = dev->bar.read32(reg::kGlobalCtrl);
 	if (!(gctrl & hw::gctrl::kEnable))
-		dev->bar.write32(reg::kGlobalCtrl, hw::gctrl::kEnable);
+		dev->bar.write32(reg::kGlobalCtrl, (gctrl & ~hw::gctrl::kReset) | hw::gctrl::kEnable);
 	for (unsigned v = 0; v < dev->nb_vchans; v++) {
-		int ret = start_vchan(*dev, dev->vchan[v]);
+		int ret = start_vchan(*dev, dev->vchan[v], name);
 		if (ret) {
 			xcap_stop(dd);
 			return ret;
@@ -580,12 +372,48 @@ int xcap_start(rte_dma_dev *dd)
 	return 0;
 }
 
+/* HW §7.3, §7.4: a vchan whose card is Fatal or gone, or whose channel
+ * Failed, will not complete its ops: fail it, and let its ops drain when
+ * nothing can write their buffers any more (the card gone, the channel
+ * idle). Slow path: vchan_status and stop. */
+void check_vchan(Dev &dev, Vchan &vc, uint32_t gstatus, uint32_t ch_status)
+{
+	const bool idle = !(ch_status & hw::chstatus::kBusy);
+	if (gstatus == hw::kAllOnes || ch_status == hw::kAllOnes) {
+		if (!vc.failed)
+			fail_vchan(vc, RTE_DMA_STATUS_DEV_LINK_ERROR, "the card reads all-ones: it "
+				   "is gone (surprise removal, link down)");
+		vc.drainable = 1; /* a card that is gone does no DMA */
+	} else if (gstatus & hw::gstatus::kFatal) {
+		if (!vc.failed) {
+			char why[256];
+			fail_vchan(vc, RTE_DMA_STATUS_ERROR_UNKNOWN, "%s",
+				   check_fatal(dev.bar, why, sizeof(why)) ?: "card Fatal");
+		}
+		vc.drainable = idle;
+	} else if (hw::ChannelState(ch_status & hw::chstatus::kStateMask) ==
+		   hw::ChannelState::Failed) {
+		if (!vc.failed) {
+			const uint32_t code = dev.bar.read32(chan_reg(vc.hw_chan, reg::ch::kErrCode));
+			fail_vchan(vc, code <= hw::kStatusMaxDefined ? rte_dma_status_code(code) :
+				   RTE_DMA_STATUS_ERROR_UNKNOWN, "channel Failed: %s (HW §3.5)",
+				   status_name(code));
+		}
+		vc.drainable = idle;
+	}
+}
+
 int xcap_stop(rte_dma_dev *dd)
 {
 	Dev *dev = dev_of(dd->data->dev_private);
+	const char *name = dd->data->dev_name;
+	for (unsigned v = 0; v < dev->nb_vchans; v++)
+		dev->vchan[v].live = 0; /* no doorbell from here on (HW §3.4) */
 	if (card_gone(*dev)) {
-		XCAP_LOG(WARNING, "%s: card reads all-ones; stopping without it",
-			 dd->data->dev_name);
+		XCAP_LOG(WARNING, "%s: card reads all-ones; stopping without it", name);
+		for (unsigned v = 0; v < dev->nb_vchans; v++)
+			check_vchan(*dev, dev->vchan[v], hw::kAllOnes, hw::kAllOnes);
+		dev->unquiesced = false;
 		return 0;
 	}
 	/* HW §3.5: disabling makes the card finish the op in progress and
@@ -593,27 +421,46 @@ int xcap_stop(rte_dma_dev *dd)
 	for (unsigned v = 0; v < dev->nb_vchans; v++)
 		if (dev->vchan[v].configured)
 			dev->bar.write32(chan_reg(v, reg::ch::kCtrl), 0);
+	/* HW §7.3: the rings and buffers are the card's until each channel
+	 * reports Disabled with Busy clear. */
+	int ret = 0;
 	for (unsigned v = 0; v < dev->nb_vchans; v++) {
-		if (!dev->vchan[v].configured)
+		Vchan &vc = dev->vchan[v];
+		if (!vc.configured)
 			continue;
-		uint32_t st;
-		if (!wait_reg(*dev, chan_reg(v, reg::ch::kStatus), [](uint32_t s) {
-			    return hw::ChannelState(s & hw::chstatus::kStateMask) !=
-				   hw::ChannelState::Running;
-		    }, &st))
-			XCAP_LOG(ERR, "%s: channel %u did not stop within 1 s (state %s); "
-				 "it will be reset at the next start", dd->data->dev_name, v,
-				 state_name(st));
+		const int r = channel_quiesce(dev->bar, name, v);
+		if (r == 0 || r == -ENODEV)
+			vc.drainable = 1;
+		if (r == -ETIMEDOUT && ret == 0)
+			ret = r;
 	}
-	return 0;
+	dev->unquiesced = ret != 0;
+	if (ret != 0)
+		XCAP_LOG(ERR, "%s: not stopped: a channel is still busy after %u ms (HW §7.3); "
+			 "the device stays started and its memory allocated: call rte_dma_stop() "
+			 "again", name, hw::kQuiesceTimeoutMs);
+	return ret;
 }
 
 int xcap_close(rte_dma_dev *dd)
 {
 	Dev *dev = dev_of(dd->data->dev_private);
-	if (!card_gone(*dev)) {
-		for (unsigned v = 0; v < kMaxChannels && v < dev->n_copy + dev->n_capture; v++)
-			dev->bar.write32(chan_reg(v, reg::ch::kCtrl), hw::chctrl::kReset);
+	const char *name = dd->data->dev_name;
+	/* Every channel of the card to reset: a reset channel does no DMA
+	 * (HW §3.5); only then are its rings freed. */
+	int ret = 0;
+	if (!card_gone(*dev))
+		for (unsigned ch = 0; ch < dev->n_copy + dev->n_capture; ch++)
+			if (const int r = channel_reset(dev->bar, name, ch); r == -ETIMEDOUT)
+				ret = r;
+	if (card_gone(*dev) ? dev->unquiesced : ret != 0) {
+		/* Keep every ring: the card may still write them. (Channels that
+		 * did not quiesce at stop but took the reset are idle now.) */
+		for (Vchan &vc : dev->vchan)
+			vc.mz.abandon();
+		XCAP_LOG(ERR, "%s: closed with a channel that did not reset (HW §7.3): its "
+			 "memory is left allocated, never reused, so the card cannot corrupt "
+			 "anything; reset or power-cycle the card", name);
 	}
 	registry_remove(dev);
 	/* Destroys the rings and the backend (the emulated card, if any); the
@@ -629,16 +476,17 @@ void add_stats(const Vchan &vc, rte_dma_stats *s)
 	s->errors += vc.stat_errors;
 }
 
-int xcap_stats_get(const rte_dma_dev *dd, uint16_t vchan, rte_dma_stats *stats, uint32_t)
+int xcap_stats_get(const rte_dma_dev *dd, uint16_t vchan, rte_dma_stats *out, uint32_t stats_sz)
 {
 	const Dev *dev = dev_of(dd->data->dev_private);
-	*stats = rte_dma_stats{};
+	rte_dma_stats stats{};
 	if (vchan == RTE_DMA_ALL_VCHAN) {
 		for (unsigned v = 0; v < dev->nb_vchans; v++)
-			add_stats(dev->vchan[v], stats);
+			add_stats(dev->vchan[v], &stats);
 	} else {
-		add_stats(dev->vchan[vchan], stats);
+		add_stats(dev->vchan[vchan], &stats);
 	}
+	copy_out(out, stats, stats_sz);
 	return 0;
 }
 
@@ -671,22 +519,26 @@ void check_hw_head(Vchan &vc, uint16_t hw_head)
 		vc.last_hw_head_sub = vc.stat_submitted;
 		return;
 	}
-	fail_vchan(vc, "HwHead %u is not in [%u (last read), %u (doorbell)]: it went backwards "
-		   "or passed the doorbell", hw_head, unsigned(vc.last_hw_head),
-		   unsigned(vc.submitted));
+	fail_vchan(vc, RTE_DMA_STATUS_ERROR_UNKNOWN, "HwHead %u not in [%u (last read), %u "
+		   "(doorbell)]: went backwards or passed the doorbell", hw_head,
+		   unsigned(vc.last_hw_head), unsigned(vc.submitted));
 }
 
 int xcap_vchan_status(const rte_dma_dev *dd, uint16_t vchan, enum rte_dma_vchan_status *status)
 {
-	const Dev *dev = dev_of(dd->data->dev_private);
-	const Vchan &vc = dev->vchan[vchan];
+	Dev *dev = const_cast<Dev *>(dev_of(dd->data->dev_private));
+	Vchan &vc = dev->vchan[vchan];
 	/* Ctrl before Status: the card publishes Running before it clears
 	 * Resume (HW §3.3), so a Ctrl read without Resume followed by a Status
 	 * read of Halted means halted. Read the other way round, a Resume acted
 	 * on between the two reads would look like a halt. */
+	const uint32_t gst = dev->bar.read32(reg::kGlobalStatus);
 	const uint32_t ctrl = dev->bar.read32(chan_reg(vchan, reg::ch::kCtrl));
 	const uint32_t st = dev->bar.read32(chan_reg(vchan, reg::ch::kStatus));
-	if (st == hw::kAllOnes || ctrl == hw::kAllOnes) {
+	if (vc.configured)
+		check_vchan(*dev, vc, gst == hw::kAllOnes || ctrl == hw::kAllOnes ? hw::kAllOnes : gst,
+			    st);
+	if (st == hw::kAllOnes || ctrl == hw::kAllOnes || gst == hw::kAllOnes) {
 		XCAP_LOG(ERR, "%s: vchan %u status reads all-ones: the card is gone",
 			 dd->data->dev_name, vchan);
 		return -ENODEV;
@@ -695,7 +547,7 @@ int xcap_vchan_status(const rte_dma_dev *dd, uint16_t vchan, enum rte_dma_vchan_
 	case hw::ChannelState::Running: {
 		const uint16_t hw_head = uint16_t(dev->bar.read32(chan_reg(vchan, reg::ch::kHwHead)));
 		if (!vc.failed)
-			check_hw_head(const_cast<Vchan &>(vc), hw_head);
+			check_hw_head(vc, hw_head);
 		*status = hw_head == vc.submitted ? RTE_DMA_VCHAN_IDLE : RTE_DMA_VCHAN_ACTIVE;
 		break;
 	}
@@ -715,63 +567,9 @@ int xcap_vchan_status(const rte_dma_dev *dd, uint16_t vchan, enum rte_dma_vchan_
 	return 0;
 }
 
-int xcap_dump(const rte_dma_dev *dd, FILE *f)
-{
-	const Dev *dev = dev_of(dd->data->dev_private);
-	const Bar &bar = dev->bar;
-	const uint32_t id = bar.read32(reg::kId);
-	fprintf(f, "xcap %s: card v%u.%u, %u copy + %u capture channels, ring <= %u, "
-		"xfer <= %u B, %u SGEs, %u-bit DMA%s, halt_on_error=%d, NUMA node %d\n",
-		dd->data->dev_name, dev->version >> 16, dev->version & 0xffff, dev->n_copy,
-		dev->n_capture, 1u << dev->max_ring_log2, dev->max_xfer, dev->max_sge,
-		dev->addr_width, dev->null_engine ? ", null engine" : "", dev->halt_on_error,
-		dd->device->numa_node);
-	if (id == hw::kAllOnes)
-		fprintf(f, "  CARD NOT RESPONDING: BAR0 reads all-ones (removed, link down, "
-			"reset, or blocked by the IOMMU)\n");
-	fprintf(f, "  global: ctrl 0x%x status 0x%x fatal %u\n", bar.read32(reg::kGlobalCtrl),
-		bar.read32(reg::kGlobalStatus), bar.read32(reg::kFatalCode));
-	priority_dump(*dev, f);
-	for (unsigned v = 0; v < dev->nb_vchans; v++) {
-		const Vchan &vc = dev->vchan[v];
-		if (!vc.configured) {
-			fprintf(f, "  vchan %u: not set up\n", v);
-			continue;
-		}
-		const uint32_t st = bar.read32(chan_reg(v, reg::ch::kStatus));
-		const uint32_t code = bar.read32(chan_reg(v, reg::ch::kErrCode));
-		fprintf(f, "  vchan %u (%s): %u entries, ring iova 0x%" PRIx64 ", completions iova "
-			"0x%" PRIx64 ", memzone %s on socket %d\n", v,
-			vc.kind == hw::ChannelKind::Capture ? "capture" : "copy", vc.nb_desc,
-			vc.ring_iova.value, vc.cpl_iova.value, vc.mz.get()->name,
-			vc.mz.get()->socket_id);
-		fprintf(f, "    driver: next %u submitted %u head %u in flight %u; stats "
-			"submitted %" PRIu64 " completed %" PRIu64 " errors %" PRIu64
-			" card faults %" PRIu64 "%s%s\n", vc.next, vc.submitted, vc.head,
-			uint16_t(vc.next - vc.head), vc.stat_submitted, vc.stat_completed,
-			vc.stat_errors, vc.card_faults, vc.failed ? "; FAILED: " :
-			vc.fault[0] ? "; last card fault: " : "", vc.fault);
-		fprintf(f, "    card: ctrl 0x%x state %s%s hw head %u; error %u (%s) at index %u "
-			"address 0x%" PRIx64 "\n", bar.read32(chan_reg(v, reg::ch::kCtrl)),
-			state_name(st), (st != hw::kAllOnes && (st & hw::chstatus::kBusy)) ?
-			" busy" : "", bar.read32(chan_reg(v, reg::ch::kHwHead)), code,
-			status_name(code), bar.read32(chan_reg(v, reg::ch::kErrIndex)),
-			bar.read64_split(chan_reg(v, reg::ch::kErrAddrLo)));
-		fprintf(f, "    card counters: descriptors %" PRIu64 " errors %" PRIu64 " bytes %"
-			PRIu64, bar.read64(chan_reg(v, reg::ch::kCntDescLo)),
-			bar.read64(chan_reg(v, reg::ch::kCntErrLo)),
-			bar.read64(chan_reg(v, reg::ch::kCntBytesLo)));
-		if (vc.kind == hw::ChannelKind::Capture)
-			fprintf(f, " records %" PRIu64 " lost (no buffer) %" PRIu64
-				" lost (overrun) %" PRIu64, bar.read64(chan_reg(v, reg::ch::kCntRecLo)),
-				bar.read64(chan_reg(v, reg::ch::kCntLostLo)),
-				bar.read64(chan_reg(v, reg::ch::kCntOvrLo)));
-		fprintf(f, "\n");
-	}
-	if (dev->backend)
-		dev->backend->dump(f);
-	return 0;
-}
+} // namespace
+
+namespace {
 
 const rte_dma_dev_ops xcap_ops = {
 	.dev_info_get = xcap_info_get,
@@ -788,89 +586,28 @@ const rte_dma_dev_ops xcap_ops = {
 
 } // namespace
 
-const char *status_name(uint32_t st)
+/* For the secondary process's ops (xcap_secondary.cpp): what only reads the
+ * shared state. */
+int info_get(const rte_dma_dev *dd, rte_dma_info *info, uint32_t info_sz)
 {
-	static const char *const names[] = {
-		"successful", "user abort", "not attempted", "invalid source address",
-		"invalid destination address", "invalid address", "invalid length",
-		"invalid opcode", "bus read error", "bus write error", "bus error",
-		"data poison", "descriptor read error", "device link error", "page fault",
-	};
-	if (st < RTE_DIM(names))
-		return names[st];
-	return st == 0xff ? "unknown error" : "undefined status";
+	return xcap_info_get(dd, info, info_sz);
 }
-
-const char *state_name(uint32_t status)
+int stats_get(const rte_dma_dev *dd, uint16_t vchan, rte_dma_stats *stats, uint32_t stats_sz)
 {
-	if (status == hw::kAllOnes)
-		return "NOT RESPONDING (all-ones)";
-	switch (hw::ChannelState(status & hw::chstatus::kStateMask)) {
-	case hw::ChannelState::Disabled: return "disabled";
-	case hw::ChannelState::Running: return "running";
-	case hw::ChannelState::Halted: return "halted";
-	case hw::ChannelState::Failed: return "failed";
-	}
-	return "undefined";
-}
-
-const char *check_identity(const Bar &bar, char *buf, size_t len)
-{
-	const uint32_t id = bar.read32(reg::kId);
-	if (id == hw::kAllOnes) {
-		snprintf(buf, len, "BAR0 reads all-ones (0xffffffff): the card is not answering. "
-			 "Likely causes: the IOMMU blocks it (check dmesg for DMAR/AMD-Vi faults; "
-			 "boot with intel_iommu=on iommu=pt), BAR0 is not mapped (bind the card to "
-			 "vfio-pci: usertools/xcap-devbind.py -b vfio-pci <bdf>), the PCIe link is "
-			 "down, or the card is in reset or D3 power state");
-		return buf;
-	}
-	if (id != hw::kMagic) {
-		snprintf(buf, len, "ID register reads 0x%08x, not the xcap magic 0x%08x: not an "
-			 "xcap card, or the wrong BAR is mapped", id, hw::kMagic);
-		return buf;
-	}
-	const uint32_t ver = bar.read32(reg::kVersion);
-	if ((ver >> 16) != hw::kVersionMajor) {
-		snprintf(buf, len, "card speaks contract version %u.%u; this driver speaks %u.x",
-			 ver >> 16, ver & 0xffff, hw::kVersionMajor);
-		return buf;
-	}
-	return nullptr;
-}
-
-void set_fast_path(rte_dma_fp_object *fp)
-{
-	fp->copy = xcap_copy;
-	fp->copy_sg = xcap_copy_sg;
-	fp->fill = xcap_fill;
-	fp->submit = xcap_submit;
-	fp->completed = xcap_completed;
-	fp->completed_status = xcap_completed_status;
+	return xcap_stats_get(dd, vchan, stats, stats_sz);
 }
 
 int dmadev_create(CreateParams &&p)
 {
-	Bar bar(p.bar0);
-	char why[512];
-	if (const char *err = check_identity(bar, why, sizeof(why))) {
-		XCAP_LOG(ERR, "%s: refusing the device: %s", p.name, err);
-		return -ENODEV;
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return dmadev_attach_secondary(p.name, p.device);
+	const Bar bar(p.bar0, p.port);
+	CardCaps caps;
+	if (const int ret = card_bring_up(bar, p.name, caps); ret != 0) {
+		XCAP_LOG(ERR, "%s: probe failed (%s): the device is not attached", p.name,
+			 rte_strerror(-ret));
+		return ret;
 	}
-	const uint32_t caps0 = bar.read32(reg::kCaps0);
-	const unsigned n_copy = (caps0 >> hw::caps0::kCopyChanShift) & hw::caps0::kFieldMask;
-	const unsigned n_cap = (caps0 >> hw::caps0::kCaptureChanShift) & hw::caps0::kFieldMask;
-	const unsigned width = (caps0 >> hw::caps0::kAddrWidthShift) & hw::caps0::kFieldMask;
-	const unsigned ring_log2 = bar.read32(reg::kMaxRingLog2);
-	const unsigned max_sge = bar.read32(reg::kMaxSge);
-	if (n_copy + n_cap == 0 || n_copy + n_cap > kMaxChannels || width < 32 || width > 64 ||
-	    ring_log2 < 1 || ring_log2 > 15 || max_sge < 1 || max_sge > 255) {
-		XCAP_LOG(ERR, "%s: refusing the device: capabilities make no sense (caps0 0x%08x, "
-			 "max ring 2^%u, %u SGEs); firmware problem?", p.name, caps0, ring_log2,
-			 max_sge);
-		return -EINVAL;
-	}
-
 	rte_dma_dev *dd = rte_dma_pmd_allocate(p.name, p.numa_node, sizeof(Dev));
 	if (dd == nullptr && p.numa_node != SOCKET_ID_ANY) /* no hugepages on the card's node */
 		dd = rte_dma_pmd_allocate(p.name, SOCKET_ID_ANY, sizeof(Dev));
@@ -882,15 +619,16 @@ int dmadev_create(CreateParams &&p)
 	dev->bar = bar;
 	dev->dmadev = dd;
 	dev->backend = std::move(p.backend);
-	dev->n_copy = n_copy;
-	dev->n_capture = n_cap;
-	dev->addr_width = width;
-	dev->max_ring_log2 = ring_log2;
-	dev->max_sge = max_sge;
-	dev->max_xfer = bar.read32(reg::kMaxXferLen);
-	dev->version = bar.read32(reg::kVersion);
-	dev->null_engine = caps0 & hw::caps0::kNullEngine;
-	dev->nb_priorities = priority_levels(bar, p.name); /* HW §3.6 */
+	dev->n_copy = caps.n_copy;
+	dev->n_capture = caps.n_capture;
+	dev->addr_width = caps.addr_width;
+	dev->max_ring_log2 = caps.max_ring_log2;
+	dev->max_sge = caps.max_sge;
+	dev->max_xfer = caps.max_xfer;
+	dev->version = caps.version;
+	dev->caps1 = caps.caps1;
+	dev->null_engine = caps.null_engine;
+	dev->nb_priorities = caps.nb_priorities; /* HW §3.6 */
 	dev->halt_on_error = p.halt_on_error;
 #if XCAP_DPDK_HAS_DMA_OPS
 	dev->enq_deq = p.enq_deq;
@@ -899,17 +637,16 @@ int dmadev_create(CreateParams &&p)
 	dd->device = p.device;
 	dd->dev_ops = &xcap_ops;
 	dd->fp_obj->dev_private = dev;
-	set_fast_path(dd->fp_obj);
-	dd->fp_obj->burst_capacity = xcap_burst_capacity;
+	set_fast_path(dd->fp_obj, *dev);
 #if XCAP_DPDK_HAS_DMA_OPS
 	dd->fp_obj->enqueue = ops_enqueue;
 	dd->fp_obj->dequeue = ops_dequeue;
 #endif
 	dd->state = RTE_DMA_DEV_READY;
-	registry_add(dev);
-	XCAP_LOG(INFO, "%s: xcap card v%u.%u, %u copy + %u capture channels, %u-bit DMA, "
-		 "NUMA node %d", p.name, dev->version >> 16, dev->version & 0xffff, n_copy, n_cap,
-		 width, p.numa_node);
+	registry_add(dev, dd->data->dev_id);
+	XCAP_LOG(INFO, "%s: xcap card v%u.%u, %u copy + %u capture channels, ops 0x%02x, %u-bit "
+		 "DMA, NUMA node %d", p.name, dev->version >> 16, dev->version & 0xffff,
+		 caps.n_copy, caps.n_capture, caps.caps1, caps.addr_width, p.numa_node);
 	return dd->data->dev_id;
 }
 
@@ -918,9 +655,22 @@ int dmadev_destroy(const char *name)
 	const int id = rte_dma_get_dev_id_by_name(name);
 	if (id < 0)
 		return -ENODEV;
-	const auto *dev = static_cast<const Dev *>(rte_dma_fp_objs[id].dev_private);
-	if (dev != nullptr && dev->dmadev->data->dev_started)
-		rte_dma_stop(int16_t(id)); /* close refuses a started device */
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		/* Detach: forget this process's handle, leave the device (the
+		 * primary's) as it is; no close, which would tear it down. */
+		rte_dma_pmd_get_dev_by_id(int16_t(id))->state = RTE_DMA_DEV_REGISTERED;
+		return rte_dma_pmd_release(name);
+	}
+	auto *dev = static_cast<Dev *>(rte_dma_fp_objs[id].dev_private);
+	if (dev != nullptr && dev->dmadev->data->dev_started &&
+	    rte_dma_stop(int16_t(id)) != 0) {
+		/* The device goes (hot unplug, EAL cleanup) although a channel did
+		 * not quiesce: close then leaves its memory allocated, never reused
+		 * (xcap_close), which is all that can be done for the card. */
+		XCAP_LOG(ERR, "%s: removed while a channel is still busy (HW §7.3)", name);
+		dev->dmadev->data->dev_started = 0;
+		dev->unquiesced = true;
+	}
 	return rte_dma_pmd_release(name);
 }
 

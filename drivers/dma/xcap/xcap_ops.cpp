@@ -36,10 +36,12 @@
  *   an enqueue can accept. Without op mode enqueue/dequeue return 0 (logged
  *   once).
  * - A card fault (HW §7.4) stops the vchan as for rte_dma_completed():
- *   dequeue returns nothing more while the device runs, the card may still
- *   write the ops' buffers. After rte_dma_stop() it hands back every op still
- *   in flight with ERROR_UNKNOWN (what the card did with them is unknown), so
- *   that the application gets all its ops back.
+ *   dequeue returns nothing more while the card may still write the ops'
+ *   buffers. Once it cannot (rte_dma_stop() quiesced the channel, or the
+ *   card is gone or Fatal with the channel idle) it hands back every op still
+ *   in flight: those the card completed correctly with their status, the
+ *   rest with the vchan's failure status (what the card did with them is
+ *   unknown), so that the application gets all its ops back.
  */
 #include "xcap_dpdk_compat.h"
 
@@ -135,17 +137,16 @@ inline bool put_op(Vchan &vc, uint16_t id, const rte_dma_op &op)
 {
 	const rte_dma_sge *seg = op.src_dst_seg; /* nb_src sources, then nb_dst destinations */
 	if (likely(op.nb_src == 1 && op.nb_dst == 1 && seg[0].length == seg[1].length)) {
-		put_desc(vc, id, uint32_t(hw::Opcode::Copy), op.flags, seg[0].length, seg[0].addr,
-			 seg[1].addr, 0);
+		put_desc(vc, id, hw::Opcode::Copy, op.flags, seg[0].length, seg[0].addr,
+			 seg[1].addr);
 		return true;
 	}
 	if (unlikely(!sg_fits(vc, op)))
 		return false;
 	const uint16_t slot = id & vc.mask;
 	const uint32_t length = put_sg_lists(vc, slot, seg, op.nb_src, seg + op.nb_src, op.nb_dst);
-	const uint64_t sg = sg_slot_iova(vc, slot);
-	put_desc(vc, id, uint32_t(hw::Opcode::CopySg), op.flags, length, sg,
-		 sg + vc.max_sge * sizeof(hw::Sge), uint32_t(op.nb_src) | uint32_t(op.nb_dst) << 16);
+	put_desc(vc, id, hw::Opcode::CopySg, op.flags, length, sg_src_iova(vc, slot),
+		 sg_dst_iova(vc, slot), op.nb_src, op.nb_dst);
 	return true;
 }
 
@@ -185,27 +186,6 @@ uint16_t ops_enqueue(void *priv, uint16_t vchan, rte_dma_op **ops, uint16_t nb_o
 	return i;
 }
 
-namespace {
-
-/* HW §7.4: the vchan stopped trusting its card (see the top of this file).
- * Out of line: only after a card fault. */
-__rte_noinline __rte_cold
-uint16_t dequeue_failed(Dev &dev, Vchan &vc, rte_dma_op **ops, uint16_t n)
-{
-	/* Started: the card may still be working on these ops' buffers. */
-	if (dev.dmadev->data->dev_started)
-		return 0;
-	for (uint16_t i = 0; i < n; i++) {
-		rte_dma_op *op = vc.ops[uint16_t(vc.head + i) & vc.mask];
-		op->status = RTE_DMA_STATUS_ERROR_UNKNOWN;
-		ops[i] = op;
-	}
-	consume_statuses(dev, vc, n, n);
-	return n;
-}
-
-} // namespace
-
 uint16_t ops_dequeue(void *priv, uint16_t vchan, rte_dma_op **ops, uint16_t nb_ops)
 {
 	Dev &dev = *static_cast<Dev *>(priv);
@@ -217,36 +197,15 @@ uint16_t ops_dequeue(void *priv, uint16_t vchan, rte_dma_op **ops, uint16_t nb_o
 			 "configured with RTE_DMA_CFG_FLAG_ENQ_DEQ; nothing enqueued or dequeued");
 		return 0;
 	}
+	const uint16_t n = RTE_MIN(nb_ops, uint16_t(vc.submitted - vc.head));
 	const uint16_t head = vc.head;
-	const uint16_t n = RTE_MIN(nb_ops, uint16_t(vc.submitted - head));
-	if (unlikely(vc.failed))
-		return dequeue_failed(dev, vc, ops, n);
-	uint16_t i = 0, errors = 0;
-	for (; i < n; i++) {
-		const uint16_t idx = uint16_t(head + i);
-		/* One aligned 8-byte load per entry: the card writes it at once
-		 * (HW §6.1), so status, phase and id are from the same write. */
-		const uint64_t e = vc.cpl[idx & vc.mask];
-		const Entry k = classify(uint32_t(e), idx, vc.log2);
-		rte_dma_status_code st = RTE_DMA_STATUS_SUCCESSFUL;
-		if (unlikely(k != Entry::Success)) {
-			if (k == Entry::NotYet)
-				break;
-			if (k == Entry::Fault) { /* the vchan is failed from here on */
-				card_fault(vc, idx, e);
-				break;
-			}
-			st = to_rte_status(uint8_t(e), vc, idx); /* HW §4: one to one */
-			errors++;
-		}
-		rte_dma_op *op = slots[idx & vc.mask];
+	/* The read barrier there (HW §7.2) orders the completion loads before
+	 * the caller's loads of the ops' data. */
+	return read_statuses(dev, vc, n, [&](uint16_t k, rte_dma_status_code st) {
+		rte_dma_op *op = slots[uint16_t(head + k) & vc.mask];
 		op->status = st;
-		ops[i] = op;
-	}
-	/* The read barrier there (HW §7.2) orders the completion loads above
-	 * before the caller's loads of the ops' data. */
-	consume_statuses(dev, vc, i, errors);
-	return i;
+		ops[k] = op;
+	});
 }
 
 int ops_configure(Dev &dev, const rte_dma_conf &conf)
@@ -269,7 +228,7 @@ int ops_configure(Dev &dev, const rte_dma_conf &conf)
 			 ? op_slots(vc) : nullptr;
 	}
 	rte_dma_fp_object *fp = dev.dmadev->fp_obj;
-	set_fast_path(fp);
+	set_fast_path(fp, dev);
 	if (on) {
 		fp->copy = op_mode_copy;
 		fp->copy_sg = op_mode_copy_sg;
