@@ -51,7 +51,8 @@ private:
 class EmuCard final : public Backend {
 public:
 	EmuCard(std::string name, const model::CardConfig &cfg)
-		: name_(std::move(name)), iommu_(cfg.addr_width), card_(cfg, bar_.get(), iommu_)
+		: name_(std::move(name)), iommu_(cfg.addr_width), card_(cfg, bar_.get(), iommu_),
+		  port_{port_read32, port_write32, &card_}
 	{
 		cb_name_ = "xcap_emu:" + name_;
 		/* Everything DPDK has mapped for DMA now... */
@@ -73,6 +74,10 @@ public:
 	}
 
 	volatile uint8_t *bar() { return bar_.get(); }
+	/* The driver's slow-path register accesses go through the model's
+	 * register port (HW §2.4: it checks each access and implements the
+	 * counter latch); the doorbell is a direct store the model samples. */
+	const BarPort *port() const { return &port_; }
 	model::Card &card() { return card_; }
 	model::Iommu &iommu() { return iommu_; }
 
@@ -92,6 +97,15 @@ public:
 	}
 
 private:
+	static uint32_t port_read32(void *card, uint32_t off)
+	{
+		return static_cast<model::Card *>(card)->mmio_read32(off);
+	}
+	static void port_write32(void *card, uint32_t off, uint32_t v)
+	{
+		static_cast<model::Card *>(card)->mmio_write32(off, v);
+	}
+
 	static int map_memseg(const rte_memseg_list *, const rte_memseg *ms, void *arg)
 	{
 		auto *self = static_cast<EmuCard *>(arg);
@@ -124,6 +138,7 @@ private:
 	BarMemory bar_;
 	model::Iommu iommu_;
 	model::Card card_;
+	BarPort port_;
 };
 
 EmuCard *emu_of(rte_device *dev)
@@ -147,9 +162,11 @@ int emu_probe(rte_vdev_device *vdev)
 {
 	const char *name = rte_vdev_device_name(vdev);
 	const char *args = rte_vdev_device_args(vdev);
+	/* The emulated card lives in the primary process; a secondary attaches
+	 * to the primary's device and never sees the card (xcap_secondary.cpp). */
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
-		XCAP_LOG(ERR, "%s: the emulated card lives in the primary process only", name);
-		return -ENOTSUP;
+		const int id = dmadev_attach_secondary(name, &vdev->device);
+		return id < 0 ? id : 0;
 	}
 	Devargs d;
 	std::string err;
@@ -188,6 +205,12 @@ int emu_probe(rte_vdev_device *vdev)
 	}
 	d.card.capture.assign(d.card.capture_channels, d.capture);
 	d.card.name = name;
+	/* The model's contract violations (docs/model.md) in the PMD's log,
+	 * under the device's name. */
+	const std::string dev_name = name;
+	d.card.log = [dev_name](const char *line) {
+		XCAP_LOG(ERR, "%s: %s", dev_name.c_str(), line);
+	};
 
 	std::unique_ptr<EmuCard> card;
 	try {
@@ -202,8 +225,9 @@ int emu_probe(rte_vdev_device *vdev)
 
 	vdev->device.numa_node = numa;
 	volatile uint8_t *bar = card->bar();
-	const int id = dmadev_create(CreateParams{name, &vdev->device, bar, numa, d.halt_on_error,
-						  d.enq_deq, std::move(card)});
+	const BarPort *port = card->port();
+	const int id = dmadev_create(CreateParams{name, &vdev->device, bar, port, numa,
+						  d.halt_on_error, d.enq_deq, std::move(card)});
 	return id < 0 ? id : 0;
 }
 
@@ -254,6 +278,7 @@ RTE_PMD_REGISTER_PARAM_STRING(dma_xcap_emu,
 	"max_ring=<2..32768> max_xfer=<bytes> max_sge=<1..128> addr_width=<32..64> null=<0|1> "
 	"priorities=<0..16> halt_on_error=<0|1> enq_deq=<0|1> cap_rate=<rate> cap_frame=<size|min-max|imix> "
 	"cap_count=<n> cap_fifo=<n> cap_delay=<us> fail_nth=<n> fail_every=<n> "
-	"fail_status=<status>");
+	"fail_status=<status> ready_delay_ms=<0..60000> caps_ops=<mask> quiesce_ms=<0..60000> "
+	"strict=<0|1>");
 
 } // namespace xcap

@@ -5,8 +5,11 @@
  * They run on EAL's telemetry thread while the application polls: they read
  * the driver's counters without locking the fast path (aligned 16/64-bit
  * loads do not tear on the platforms DPDK supports) and read card registers,
- * which is slow-path work by definition. The registry lock only keeps a
- * device from being closed under a command.
+ * which is slow-path work by definition (the latched counters under
+ * Dev::reg_lock, read_counter()). The registry lock only keeps a device
+ * from being closed under a command. In a secondary process they report the
+ * driver's view only ("card_registers": 0): the card belongs to the primary
+ * (xcap_secondary.cpp).
  */
 #include <cerrno>
 #include <cstdlib>
@@ -16,6 +19,10 @@
 #include <rte_telemetry.h>
 
 #include "rte_pmd_xcap.h"
+#include <rte_dmadev_pmd.h>
+#include <rte_eal.h>
+
+#include "xcap_card.h"
 #include "xcap_internal.h"
 
 namespace xcap {
@@ -32,6 +39,19 @@ Dev *lookup(int id)
 	if (id < 0 || size_t(id) >= RTE_DIM(registry))
 		return nullptr;
 	return registry[id];
+}
+
+/* This process's dmadev of a registered device (Dev::dmadev is the
+ * primary's pointer: not valid in a secondary). */
+const rte_dma_dev *dmadev(int id)
+{
+	return rte_dma_pmd_get_dev_by_id(int16_t(id));
+}
+
+/* Card registers are read in the primary only (xcap_secondary.cpp). */
+bool owns_card()
+{
+	return rte_eal_process_type() == RTE_PROC_PRIMARY;
 }
 
 /* "<dev_id>" or "<dev_id>,<vchan>" */
@@ -62,7 +82,7 @@ int cmd_cards(const char *, const char *, rte_tel_data *d)
 	rte_tel_data_start_dict(d);
 	for (size_t i = 0; i < RTE_DIM(registry); i++)
 		if (registry[i] != nullptr)
-			rte_tel_data_add_dict_int(d, registry[i]->dmadev->data->dev_name, int(i));
+			rte_tel_data_add_dict_int(d, dmadev(int(i))->data->dev_name, int(i));
 	return 0;
 }
 
@@ -76,9 +96,11 @@ int cmd_info(const char *, const char *params, rte_tel_data *d)
 	if (dev == nullptr)
 		return -ENODEV;
 	rte_tel_data_start_dict(d);
-	rte_tel_data_add_dict_string(d, "name", dev->dmadev->data->dev_name);
-	rte_tel_data_add_dict_int(d, "numa_node", dev->dmadev->device->numa_node);
-	rte_tel_data_add_dict_int(d, "present", dev->bar.read32(reg::kId) == hw::kMagic);
+	rte_tel_data_add_dict_string(d, "name", dmadev(id)->data->dev_name);
+	rte_tel_data_add_dict_int(d, "numa_node", dmadev(id)->device->numa_node);
+	rte_tel_data_add_dict_int(d, "card_registers", owns_card());
+	if (owns_card())
+		rte_tel_data_add_dict_int(d, "present", dev->bar.read32(reg::kId) == hw::kMagic);
 	rte_tel_data_add_dict_int(d, "emulated", dev->backend != nullptr);
 	rte_tel_data_add_dict_int(d, "version_major", int(dev->version >> 16));
 	rte_tel_data_add_dict_int(d, "version_minor", int(dev->version & 0xffff));
@@ -91,7 +113,8 @@ int cmd_info(const char *, const char *params, rte_tel_data *d)
 	rte_tel_data_add_dict_int(d, "addr_width", int(dev->addr_width));
 	rte_tel_data_add_dict_int(d, "null_engine", dev->null_engine);
 	rte_tel_data_add_dict_int(d, "halt_on_error", dev->halt_on_error);
-	rte_tel_data_add_dict_int(d, "started", dev->dmadev->data->dev_started);
+	rte_tel_data_add_dict_int(d, "started", dmadev(id)->data->dev_started);
+	xcap_tel_dict_add_u64(d, "caps_ops", dev->caps1);
 	return 0;
 }
 
@@ -105,14 +128,10 @@ int cmd_channel(const char *, const char *params, rte_tel_data *d)
 	if (dev == nullptr || v >= dev->nb_vchans || !dev->vchan[v].configured)
 		return -ENODEV;
 	const Vchan &vc = dev->vchan[v];
-	const Bar &bar = dev->bar;
-	const uint32_t st = bar.read32(chan_reg(v, reg::ch::kStatus));
-	const uint32_t code = bar.read32(chan_reg(v, reg::ch::kErrCode));
 	const uint16_t in_flight = uint16_t(vc.next - vc.head);
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_string(d, "kind",
 				     vc.kind == hw::ChannelKind::Capture ? "capture" : "copy");
-	rte_tel_data_add_dict_string(d, "state", state_name(st));
 	rte_tel_data_add_dict_int(d, "ring_size", vc.nb_desc);
 	rte_tel_data_add_dict_int(d, "in_flight", in_flight);
 	rte_tel_data_add_dict_int(d, "occupancy_pct", in_flight * 100 / vc.nb_desc);
@@ -122,19 +141,24 @@ int cmd_channel(const char *, const char *params, rte_tel_data *d)
 	xcap_tel_dict_add_u64(d, "errors", vc.stat_errors);
 	xcap_tel_dict_add_u64(d, "card_faults", vc.card_faults);
 	rte_tel_data_add_dict_int(d, "failed", vc.failed);
+	rte_tel_data_add_dict_int(d, "card_registers", owns_card());
+	if (!owns_card())
+		return 0;
+	const Bar &bar = dev->bar;
+	const uint32_t st = bar.read32(chan_reg(v, reg::ch::kStatus));
+	const uint32_t code = bar.read32(chan_reg(v, reg::ch::kErrCode));
+	rte_tel_data_add_dict_string(d, "state", state_name(st));
 	rte_tel_data_add_dict_int(d, "hw_head", int(bar.read32(chan_reg(v, reg::ch::kHwHead))));
 	rte_tel_data_add_dict_int(d, "err_code", int(code));
 	rte_tel_data_add_dict_string(d, "err_name", status_name(code));
 	rte_tel_data_add_dict_int(d, "err_index", int(bar.read32(chan_reg(v, reg::ch::kErrIndex))));
-	xcap_tel_dict_add_u64(d, "hw_descriptors", bar.read64(chan_reg(v, reg::ch::kCntDescLo)));
-	xcap_tel_dict_add_u64(d, "hw_errors", bar.read64(chan_reg(v, reg::ch::kCntErrLo)));
-	xcap_tel_dict_add_u64(d, "hw_bytes", bar.read64(chan_reg(v, reg::ch::kCntBytesLo)));
+	xcap_tel_dict_add_u64(d, "hw_descriptors", read_counter(*dev, v, reg::ch::kCntDescLo));
+	xcap_tel_dict_add_u64(d, "hw_errors", read_counter(*dev, v, reg::ch::kCntErrLo));
+	xcap_tel_dict_add_u64(d, "hw_bytes", read_counter(*dev, v, reg::ch::kCntBytesLo));
 	if (vc.kind == hw::ChannelKind::Capture) {
-		xcap_tel_dict_add_u64(d, "records", bar.read64(chan_reg(v, reg::ch::kCntRecLo)));
-		xcap_tel_dict_add_u64(d, "lost_no_buffer",
-					  bar.read64(chan_reg(v, reg::ch::kCntLostLo)));
-		xcap_tel_dict_add_u64(d, "lost_overrun",
-					  bar.read64(chan_reg(v, reg::ch::kCntOvrLo)));
+		xcap_tel_dict_add_u64(d, "records", read_counter(*dev, v, reg::ch::kCntRecLo));
+		xcap_tel_dict_add_u64(d, "lost_no_buffer", read_counter(*dev, v, reg::ch::kCntLostLo));
+		xcap_tel_dict_add_u64(d, "lost_overrun", read_counter(*dev, v, reg::ch::kCntOvrLo));
 	}
 	return 0;
 }
@@ -178,21 +202,22 @@ int cmd_errors(const char *, const char *params, rte_tel_data *d)
 
 int cmd_capture_drops(const char *, const char *params, rte_tel_data *d)
 {
+	if (!owns_card())
+		return -ENOTSUP; /* the card's counters: the primary's to read */
 	return per_vchan(params, d, [](const Dev &dev, const Vchan &, unsigned v, rte_tel_data *t,
 				       const std::string &key) {
 		xcap_tel_dict_add_u64(t, (key + "_lost_no_buffer").c_str(),
-					  dev.bar.read64(chan_reg(v, reg::ch::kCntLostLo)));
+					  read_counter(dev, v, reg::ch::kCntLostLo));
 		xcap_tel_dict_add_u64(t, (key + "_lost_overrun").c_str(),
-					  dev.bar.read64(chan_reg(v, reg::ch::kCntOvrLo)));
+					  read_counter(dev, v, reg::ch::kCntOvrLo));
 	}, true);
 }
 
 } // namespace
 
-void registry_add(Dev *dev)
+void registry_add(Dev *dev, int id)
 {
 	std::lock_guard<std::mutex> g(registry_lock);
-	const int id = dev->dmadev->data->dev_id;
 	if (id >= 0 && size_t(id) < RTE_DIM(registry))
 		registry[id] = dev;
 }
@@ -242,11 +267,16 @@ extern "C" int rte_pmd_xcap_capture_counters(int16_t dev_id, uint16_t vchan,
 	if (vchan >= dev->nb_vchans || !dev->vchan[vchan].configured ||
 	    dev->vchan[vchan].kind != hw::ChannelKind::Capture)
 		return -EINVAL;
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		XCAP_LOG(ERR, "dmadev %d: the card's counters are read by the primary process, "
+			 "which owns the card", dev_id);
+		return -ENOTSUP;
+	}
 	if (dev->bar.read32(reg::kId) == hw::kAllOnes)
 		return -ENODEV;
-	out->records = dev->bar.read64(chan_reg(vchan, reg::ch::kCntRecLo));
-	out->lost_no_buffer = dev->bar.read64(chan_reg(vchan, reg::ch::kCntLostLo));
-	out->lost_overrun = dev->bar.read64(chan_reg(vchan, reg::ch::kCntOvrLo));
+	out->records = read_counter(*dev, vchan, reg::ch::kCntRecLo);
+	out->lost_no_buffer = read_counter(*dev, vchan, reg::ch::kCntLostLo);
+	out->lost_overrun = read_counter(*dev, vchan, reg::ch::kCntOvrLo);
 	/* a card that vanished between the reads */
 	if (dev->bar.read32(reg::kId) == hw::kAllOnes)
 		return -ENODEV;
