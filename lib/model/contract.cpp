@@ -481,13 +481,9 @@ bool Card::Impl::desc_ok(Chan &c, const hw::Descriptor &d, uint16_t idx)
 				  "-byte aligned", c.index, idx, d.dst, hw::kCaptureBufAlign);
 			ok = false;
 		}
-		if (d.length < hw::kCaptureMinBuffer) {
-			violation(Rule::Alignment, "capture buffer too short", kSecAlign, c.index, 0,
-				  "channel %u descriptor %u: buffer of %u bytes, less than "
-				  "kCaptureMinBuffer (%u); it completes InvalidLength", c.index, idx,
-				  d.length, hw::kCaptureMinBuffer);
-			ok = false;
-		}
+		/* A buffer shorter than kCaptureMinBuffer is a descriptor the card
+		 * refuses (InvalidLength, HW §5.2), not a placement violation: the
+		 * application chose its length, the driver passes it through. */
 	}
 	return ok || !cfg.strict;
 }

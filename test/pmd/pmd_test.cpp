@@ -105,10 +105,26 @@ int PmdTest::create_fail(const std::string &args)
 	return ret;
 }
 
+void PmdTest::expect_violations(int16_t dev, uint64_t n)
+{
+	for (Made &m : devs_)
+		if (m.id == dev)
+			m.violations = n;
+}
+
+void PmdTest::check_violations(const Made &m)
+{
+	if (const model::Card *c = card(m.id))
+		EXPECT_EQ(c->contract_violations(), m.violations)
+			<< m.name << ": the driver broke the hardware contract (see the "
+			<< "'contract violation' lines above, docs/model.md)";
+}
+
 int PmdTest::destroy(int16_t dev)
 {
 	for (auto it = devs_.begin(); it != devs_.end(); ++it)
 		if (it->id == dev) {
+			check_violations(*it);
 			const std::string name = it->name;
 			devs_.erase(it);
 			return rte_vdev_uninit(name.c_str());
@@ -122,6 +138,7 @@ void PmdTest::TearDown()
 	while (!devs_.empty()) {
 		const Made m = devs_.back();
 		devs_.pop_back();
+		check_violations(m);
 		EXPECT_EQ(rte_vdev_uninit(m.name.c_str()), 0) << "rte_vdev_uninit(" << m.name << ")";
 		EXPECT_LT(rte_dma_get_dev_id_by_name(m.name.c_str()), 0);
 	}

@@ -119,10 +119,18 @@ protected:
 	/* rte_dma_dump into a string. */
 	static std::string dump(int16_t dev);
 
+	/* The strict model (docs/model.md) counts every contract violation;
+	 * a test that commits none leaves this 0. A negative test that makes
+	 * violations on purpose says how many it expects on a device. */
+	void expect_violations(int16_t dev, uint64_t n);
+
 	struct Made {
 		std::string name;
 		int16_t id;
+		uint64_t violations = 0; /* expected at uninit */
 	};
+	/* Checks m's card's violation count against what the test expects. */
+	void check_violations(const Made &m);
 	std::vector<Made> devs_;
 	std::vector<void *> bufs_;
 };

@@ -87,8 +87,9 @@ TEST_F(Robustness, HaltOnErrorStopLeavesChannelDisabled)
 	for (int i = 0; i < 20; i++)
 		ASSERT_EQ(rte_dma_copy(dev, 0, iova(buf), iova(buf + 4096), 4096, 0), i);
 	ASSERT_EQ(rte_dma_submit(dev, 0), 0);
-	ASSERT_EQ(rte_dma_stop(dev), 0);
+	ASSERT_EQ(rte_dma_stop(dev), -ETIMEDOUT); /* stalled: it does not quiesce */
 	c->set_stall(0, false);
+	ASSERT_EQ(rte_dma_stop(dev), 0);
 	const auto st = drain_status(dev, 0, 20);
 	ASSERT_EQ(st.size(), 20u);
 	unsigned aborted = 0;
@@ -107,7 +108,8 @@ TEST_F(Robustness, HaltOnErrorStopLeavesChannelDisabled)
 }
 
 /* The completion ring of vchan 0, to write entries the way a card would
- * (HW §6): status | flags << 8 | id << 16 | result << 32. */
+ * (HW §6): status | flags << 8 | id << 16 | result << 32. It follows the
+ * descriptor ring at the next 4 KiB boundary (HW §5.5). */
 volatile uint64_t *completion_ring(int16_t dev, uint16_t nb_desc)
 {
 	const std::string name = "xcap" + std::to_string(dev) + "_vc0";
@@ -115,7 +117,8 @@ volatile uint64_t *completion_ring(int16_t dev, uint16_t nb_desc)
 	if (mz == nullptr)
 		return nullptr;
 	return reinterpret_cast<volatile uint64_t *>(static_cast<uint8_t *>(mz->addr) +
-						     size_t(nb_desc) * sizeof(hw::Descriptor));
+						     RTE_ALIGN_CEIL(size_t(nb_desc) * sizeof(hw::Descriptor),
+								    hw::kCplAlign));
 }
 
 uint64_t cpl_entry(uint8_t status, uint8_t flags, uint16_t id)
@@ -184,7 +187,7 @@ TEST_F(Robustness, UndefinedStatusCodes)
 	ASSERT_EQ(rte_dma_submit(dev, 0), 0);
 	cpl[0] = cpl_entry(0xff, hw::cflag::kPhase, 0);
 	cpl[1] = cpl_entry(0x20, hw::cflag::kPhase, 1);
-	cpl[2] = cpl_entry(0, hw::cflag::kPhase, 2);
+	cpl[2] = cpl_entry(0, hw::cflag::kPhase, 2) + (64ull << 32); /* result: 64 bytes */
 	uint16_t last = 0;
 	bool err = false;
 	EXPECT_EQ(rte_dma_completed(dev, 0, 8, &last, &err), 0);
