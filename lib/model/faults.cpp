@@ -90,7 +90,7 @@ void Card::vanish()
 	while (impl_->in_pass.load(std::memory_order_seq_cst))
 		std::this_thread::yield();
 	for (uint32_t off = 0; off < hw::kBar0Size; off += 4)
-		impl_->bar.st(off, hw::kAllOnes);
+		impl_->bar.host_st(off, hw::kAllOnes); /* not the shadow: nothing samples a vanished card */
 }
 
 bool Card::vanished() const

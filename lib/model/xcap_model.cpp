@@ -295,7 +295,7 @@ size_t Card::Impl::pass()
 		/* keep every word all-ones even if the driver writes (HW §7.4) */
 		for (uint32_t off = 0; off < hw::kBar0Size; off += 4)
 			if (bar.ld(off) != hw::kAllOnes)
-				bar.st(off, hw::kAllOnes);
+				bar.host_st(off, hw::kAllOnes);
 		return 0;
 	}
 	const uint64_t now = now_ns();
