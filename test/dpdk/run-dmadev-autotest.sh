@@ -67,6 +67,27 @@ required=(copy sg_copy stop_start burst_capacity error_handling fill)
 if xcap_ver_ge "$version" 25.03; then required+=(dma_enq_deq); fi
 legacy_required=("copy" "burst capacity" "error handling" "fill")
 
+# caps_ops=<mask> plays a smaller card (HW §5.2 Caps1): the PMD advertises
+# only its opcodes, and dmadev_autotest must then skip exactly the cases of
+# the missing ones (and run them when they are there).
+declare -A must_skip=() api_must_skip=()
+if [[ ",$devargs," =~ ,caps_ops=([0-9a-fA-Fx]+), ]]; then
+    caps=$((BASH_REMATCH[1]))
+    if (( !(caps & (1 << 2)) )); then
+        must_skip[fill]="the card's Caps1 (caps_ops=${BASH_REMATCH[1]}) has no Fill"
+        legacy_required=("copy" "burst capacity" "error handling")
+    fi
+    if (( !(caps & (1 << 3)) )); then
+        must_skip[sg_copy]="the card's Caps1 (caps_ops=${BASH_REMATCH[1]}) has no CopySg"
+        # an rte_dma_op is segment lists: no op mode without CopySg
+        api_must_skip[test_dma_sg]=1
+        if xcap_ver_ge "$version" 25.03; then
+            must_skip[dma_enq_deq]="no CopySg, so no RTE_DMA_CAPA_OPS_ENQ_DEQ"
+            api_must_skip[test_dma_ops_enq_deq]=1
+        fi
+    fi
+fi
+
 log=$XCAP_WORK/autotest.log
 norm=$XCAP_WORK/autotest.txt
 # stdout line-buffered so that it interleaves with stderr in the log in the
@@ -105,6 +126,14 @@ analyze() {
             fi
         done
         while read -r name st; do
+            if [ -n "${must_skip[$name]:-}" ]; then
+                if [ "$st" = skipped ]; then
+                    skipped+=("$name (${must_skip[$name]})")
+                else
+                    problems+=("case $name $st for $dev although ${must_skip[$name]}: it must be skipped")
+                fi
+                continue
+            fi
             case $st in
                 succeeded) ran+=("$name") ;;
                 skipped)
@@ -123,9 +152,13 @@ analyze() {
         if [ -z "$api" ]; then
             problems+=("no dmadev API suite section ('### Test dmadev infrastructure using N [$dev]') for $dev")
         else
-            local n=0 bad=()
+            local n=0 bad=() api_skipped=0
             while read -r name st; do
                 n=$((n + 1))
+                if [ -n "${api_must_skip[$name]:-}" ]; then
+                    if [ "$st" = skipped ]; then api_skipped=$((api_skipped + 1)); else bad+=("$name $st (must be skipped: not in caps_ops)"); fi
+                    continue
+                fi
                 [ "$st" = succeeded ] || bad+=("$name $st")
             done < <(cases <<<"$api")
             if [ $n = 0 ]; then
@@ -133,7 +166,7 @@ analyze() {
             elif [ ${#bad[@]} -gt 0 ]; then
                 problems+=("dmadev API suite on $dev: ${bad[*]} (all $n cases must succeed)")
             fi
-            api_summary="dmadev API suite (test_dmadev_api.c, inside dmadev_autotest) on $dev: $n cases, $((n - ${#bad[@]})) succeeded"
+            api_summary="dmadev API suite (test_dmadev_api.c, inside dmadev_autotest) on $dev: $n cases, $((n - ${#bad[@]} - api_skipped)) succeeded, $api_skipped skipped for the caps_ops the card lacks"
         fi
     else
         for name in "${legacy_required[@]}"; do
@@ -143,6 +176,11 @@ analyze() {
                 problems+=("the $name tests did not run for $dev")
             fi
         done
+        if [ -n "${must_skip[fill]:-}" ]; then
+            grep -qi 'fill.*skipping\|skipping.*fill' <<<"$inst" ||
+                problems+=("the fill tests ran for $dev although ${must_skip[fill]}")
+            inst=$(grep -vi 'fill' <<<"$inst" || true)
+        fi
         if grep -qi 'skipping' <<<"$inst"; then
             problems+=("part of dmadev_autotest was skipped for $dev: $(grep -i skipping <<<"$inst" | tr '\n' ' ')")
         fi

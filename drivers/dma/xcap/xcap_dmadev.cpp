@@ -63,7 +63,10 @@ int xcap_info_get(const rte_dma_dev *dd, rte_dma_info *out, uint32_t info_sz)
 	if (dev->n_capture)
 		info.dev_capa |= RTE_DMA_CAPA_DEV_TO_MEM;
 #if XCAP_DPDK_HAS_DMA_OPS
-	if (dev->n_copy && dev->enq_deq) /* op mode is for copy vchans (xcap_ops.cpp) */
+	/* Op mode is for copy vchans (xcap_ops.cpp), and an rte_dma_op is a
+	 * pair of segment lists: without CopySg only one shape of it could be
+	 * described to the card. */
+	if (dev->n_copy && dev->enq_deq && (info.dev_capa & RTE_DMA_CAPA_OPS_COPY_SG))
 		info.dev_capa |= RTE_DMA_CAPA_OPS_ENQ_DEQ;
 #endif
 	info.max_vchans = uint16_t(dev->n_copy + dev->n_capture);
