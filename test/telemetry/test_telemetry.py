@@ -74,13 +74,14 @@ def test_cards_info_and_channel(copy_process):
     info = tel.query("/xcap/info,0")
     assert info["name"] == "dma_xcap_emu0"
     assert info["present"] == 1 and info["emulated"] == 1
-    assert (info["version_major"], info["version_minor"]) == (1, 1)
+    assert (info["version_major"], info["version_minor"]) == (1, 2)
     assert (info["copy_channels"], info["capture_channels"]) == (2, 1)
     assert info["max_ring"] == 2048
     assert info["addr_width"] == 47
     assert info["max_sge"] == 16
     assert info["configured_vchans"] == 1
     assert info["halt_on_error"] == 0 and info["null_engine"] == 0
+    assert info["card_registers"] == 1 and info["caps_ops"] == 0x1f  # Caps1 (HW §5.2)
 
     first = tel.query("/xcap/channel,0,0")
     assert first["kind"] == "copy"
