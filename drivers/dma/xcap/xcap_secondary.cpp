@@ -19,6 +19,7 @@
 #include <rte_dmadev_pmd.h>
 #include <rte_eal.h>
 
+#include "xcap_fastpath.h" /* vchan_dev_name */
 #include "xcap_internal.h"
 
 namespace xcap {
@@ -76,56 +77,59 @@ const rte_dma_dev_ops secondary_ops = {
  * op is enqueued, submitted or completed here. Logged the first time. */
 std::atomic<bool> g_logged{false};
 
-__rte_noinline __rte_cold void fast_path_refused()
+__rte_noinline __rte_cold void fast_path_refused(const void *priv, uint16_t vchan)
 {
-	if (!g_logged.exchange(true, std::memory_order_relaxed))
-		XCAP_LOG(ERR, "an xcap device's fast path (rte_dma_copy, fill, submit, "
-			 "completed, ...) works in the primary process only: a secondary "
-			 "process gets -ENOTSUP or 0; this is logged once");
+	if (g_logged.exchange(true, std::memory_order_relaxed))
+		return;
+	const Dev *dev = static_cast<const Dev *>(priv);
+	XCAP_LOG(ERR, "%s: vchan %u: the fast path (rte_dma_copy, fill, submit, completed, ...) "
+		 "works in the primary process only: a secondary process gets -ENOTSUP or 0; "
+		 "this is logged once", vchan < kMaxChannels ?
+		 vchan_dev_name(dev->vchan[vchan]) : "xcap", vchan);
 }
 
-int sec_copy(void *, uint16_t, rte_iova_t, rte_iova_t, uint32_t, uint64_t)
+int sec_copy(void *priv, uint16_t vchan, rte_iova_t, rte_iova_t, uint32_t, uint64_t)
 {
-	fast_path_refused();
+	fast_path_refused(priv, vchan);
 	return -ENOTSUP;
 }
-int sec_copy_sg(void *, uint16_t, const rte_dma_sge *, const rte_dma_sge *, uint16_t, uint16_t,
+int sec_copy_sg(void *priv, uint16_t vchan, const rte_dma_sge *, const rte_dma_sge *, uint16_t, uint16_t,
 		uint64_t)
 {
-	fast_path_refused();
+	fast_path_refused(priv, vchan);
 	return -ENOTSUP;
 }
-int sec_fill(void *, uint16_t, uint64_t, rte_iova_t, uint32_t, uint64_t)
+int sec_fill(void *priv, uint16_t vchan, uint64_t, rte_iova_t, uint32_t, uint64_t)
 {
-	fast_path_refused();
+	fast_path_refused(priv, vchan);
 	return -ENOTSUP;
 }
-int sec_submit(void *, uint16_t)
+int sec_submit(void *priv, uint16_t vchan)
 {
-	fast_path_refused();
+	fast_path_refused(priv, vchan);
 	return -ENOTSUP;
 }
-uint16_t sec_completed(void *, uint16_t, const uint16_t, uint16_t *, bool *has_error)
+uint16_t sec_completed(void *priv, uint16_t vchan, const uint16_t, uint16_t *, bool *has_error)
 {
-	fast_path_refused();
+	fast_path_refused(priv, vchan);
 	*has_error = true;
 	return 0;
 }
-uint16_t sec_completed_status(void *, uint16_t, const uint16_t, uint16_t *,
+uint16_t sec_completed_status(void *priv, uint16_t vchan, const uint16_t, uint16_t *,
 			      rte_dma_status_code *)
 {
-	fast_path_refused();
+	fast_path_refused(priv, vchan);
 	return 0;
 }
-uint16_t sec_burst_capacity(const void *, uint16_t)
+uint16_t sec_burst_capacity(const void *priv, uint16_t vchan)
 {
-	fast_path_refused();
+	fast_path_refused(priv, vchan);
 	return 0;
 }
 #if XCAP_DPDK_HAS_DMA_OPS
-uint16_t sec_enq_deq(void *, uint16_t, rte_dma_op **, uint16_t)
+uint16_t sec_enq_deq(void *priv, uint16_t vchan, rte_dma_op **, uint16_t)
 {
-	fast_path_refused();
+	fast_path_refused(priv, vchan);
 	return 0;
 }
 #endif
