@@ -646,7 +646,7 @@ int dmadev_create(CreateParams &&p)
 	dd->fp_obj->dequeue = ops_dequeue;
 #endif
 	dd->state = RTE_DMA_DEV_READY;
-	registry_add(dev, dd->data->dev_id);
+	registry_add(dev, dd);
 	XCAP_LOG(INFO, "%s: xcap card v%u.%u, %u copy + %u capture channels, ops 0x%02x, %u-bit "
 		 "DMA, NUMA node %d", p.name, dev->version >> 16, dev->version & 0xffff,
 		 caps.n_copy, caps.n_capture, caps.caps1, caps.addr_width, p.numa_node);
@@ -661,7 +661,10 @@ int dmadev_destroy(const char *name)
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
 		/* Detach: forget this process's handle, leave the device (the
 		 * primary's) as it is; no close, which would tear it down. */
-		rte_dma_pmd_get_dev_by_id(int16_t(id))->state = RTE_DMA_DEV_REGISTERED;
+		if (rte_dma_dev *dd = registry_dmadev(id)) {
+			registry_remove(static_cast<Dev *>(dd->data->dev_private));
+			dd->state = RTE_DMA_DEV_REGISTERED;
+		}
 		return rte_dma_pmd_release(name);
 	}
 	auto *dev = static_cast<Dev *>(rte_dma_fp_objs[id].dev_private);

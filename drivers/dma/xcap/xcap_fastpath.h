@@ -157,8 +157,7 @@ bool completion_beyond_doorbell(Vchan &vc);
 /* The name of the device a vchan belongs to, for log lines. */
 inline const char *vchan_dev_name(const Vchan &vc)
 {
-	return vc.dev_id >= 0 && rte_dma_is_valid(vc.dev_id) ?
-		rte_dma_pmd_get_dev_by_id(vc.dev_id)->data->dev_name : "xcap";
+	return dev_name_of(vc.dev_id);
 }
 
 inline rte_dma_status_code to_rte_status(uint8_t st, Vchan &vc, uint16_t idx)

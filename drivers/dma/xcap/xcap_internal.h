@@ -268,10 +268,14 @@ uint32_t vchan_priority(const Dev &dev, unsigned vchan);
 void priority_dump(const Dev &dev, FILE *f);
 
 /* xcap_telemetry.cpp: the devices /xcap/ telemetry commands can see. */
-void registry_add(Dev *dev, int dev_id);
+void registry_add(Dev *dev, rte_dma_dev *dd);
 void registry_remove(Dev *dev);
 /* The xcap device behind dmadev dev_id, or nullptr (not an xcap device). */
 Dev *registry_find(int dev_id);
+/* This process's rte_dma_dev of a registered device, or nullptr. */
+rte_dma_dev *registry_dmadev(int dev_id);
+/* The device's name for log lines ("xcap" if unknown). */
+const char *dev_name_of(int dev_id);
 
 } // namespace xcap
 

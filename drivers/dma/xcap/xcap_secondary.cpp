@@ -163,7 +163,7 @@ int dmadev_attach_secondary(const char *name, rte_device *device)
 	fp->dequeue = sec_enq_deq;
 #endif
 	dd->state = RTE_DMA_DEV_READY;
-	registry_add(dev, dd->data->dev_id);
+	registry_add(dev, dd);
 	XCAP_LOG(INFO, "%s: attached to the primary process's device (read-only: stats, "
 		 "dev_info, dump, telemetry)", name);
 	return dd->data->dev_id;

@@ -33,6 +33,9 @@ namespace reg = hw::reg;
 
 std::mutex registry_lock;
 Dev *registry[RTE_DMADEV_DEFAULT_MAX * 4];
+/* This process's rte_dma_dev of each (Dev::dmadev is the primary's pointer,
+ * not valid in a secondary; DPDK before 23.03 has no accessor by id). */
+rte_dma_dev *registry_dd[RTE_DIM(registry)];
 
 Dev *lookup(int id)
 {
@@ -41,11 +44,9 @@ Dev *lookup(int id)
 	return registry[id];
 }
 
-/* This process's dmadev of a registered device (Dev::dmadev is the
- * primary's pointer: not valid in a secondary). */
 const rte_dma_dev *dmadev(int id)
 {
-	return rte_dma_pmd_get_dev_by_id(int16_t(id));
+	return registry_dd[id];
 }
 
 /* Card registers are read in the primary only (xcap_secondary.cpp). */
@@ -215,11 +216,14 @@ int cmd_capture_drops(const char *, const char *params, rte_tel_data *d)
 
 } // namespace
 
-void registry_add(Dev *dev, int id)
+void registry_add(Dev *dev, rte_dma_dev *dd)
 {
 	std::lock_guard<std::mutex> g(registry_lock);
-	if (id >= 0 && size_t(id) < RTE_DIM(registry))
+	const int id = dd->data->dev_id;
+	if (id >= 0 && size_t(id) < RTE_DIM(registry)) {
 		registry[id] = dev;
+		registry_dd[id] = dd;
+	}
 }
 
 void registry_remove(Dev *dev)
@@ -234,6 +238,18 @@ Dev *registry_find(int dev_id)
 {
 	std::lock_guard<std::mutex> g(registry_lock);
 	return lookup(dev_id);
+}
+
+rte_dma_dev *registry_dmadev(int dev_id)
+{
+	std::lock_guard<std::mutex> g(registry_lock);
+	return lookup(dev_id) ? registry_dd[dev_id] : nullptr;
+}
+
+const char *dev_name_of(int dev_id)
+{
+	const rte_dma_dev *dd = registry_dmadev(dev_id);
+	return dd ? dd->data->dev_name : "xcap";
 }
 
 RTE_INIT(xcap_telemetry_init)
