@@ -302,6 +302,10 @@ if [ "$qrc" != 0 ]; then
     fail "QEMU exited with status $qrc"
 fi
 [ "$crc" = 0 ] || fail "xcap-hil-card exited with status $crc (see above)"
+# The strict card (docs/model.md): the real vfio-pci path must not break
+# the hardware contract anywhere in the guest's run.
+grep -q 'xcap-hil-card: 0 contract violation(s)' "$run/card.log" ||
+    fail "the driver in the guest broke the hardware contract: $(grep -m1 'contract violation' "$run/card.log" || echo 'no violation count in card.log')"
 if [ -f "$run/results/init-error" ]; then
     tail -25 "$run/console.log" | tr -d '\r'
     fail "guest init: $(cat "$run/results/init-error")"
